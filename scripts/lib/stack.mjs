@@ -291,6 +291,8 @@ export async function up(profile = 'dev', { fresh = false, quietLogs = false } =
     if (profile === 'test') {
       // bcrypt cost 12 is the production default; tests lower it to keep the suite fast.
       await psql(u.root, `alter database ${cfg.dbName} set dwaybank.bcrypt_cost = '4'`);
+      // All test traffic comes from 127.0.0.1: lift the per-IP throttle (its own tests set it locally).
+      await psql(u.root, `alter database ${cfg.dbName} set dwaybank.ip_failure_limit = '100000'`);
     }
     const logDir = path.join(cfg.dataDir, 'logs');
     fs.mkdirSync(logDir, { recursive: true });

@@ -1,0 +1,66 @@
+#!/usr/bin/env zx
+// `npm test`: a fresh test stack (own cluster and ports), then every suite:
+//   pgTAP (tests/db, pg_prove), vitest (tests/e2e, over HTTP against the real
+//   PostgREST and gateway). Ends with one line: `N passed, N failed`.
+import { $, fs, path, chalk } from 'zx';
+import { up, ROOT, psql } from './lib/stack.mjs';
+
+const t0 = Date.now();
+const results = [];  // { suite, passed, failed }
+let stack;
+try {
+  stack = await up('test', { fresh: true });
+  const { urls, cfg } = stack;
+  const su = urls.superuser;
+
+  // pgTAP lives only in the test database, in its own schema.
+  await psql(su, `create schema if not exists tests; create extension if not exists pgtap with schema tests;`);
+  await $`psql ${su} -X -q -v ON_ERROR_STOP=1 -f ${path.join(ROOT, 'tests', 'db', 'helpers.sql')}`;
+
+  console.log(chalk.bold('\n== pgTAP (tests/db)'));
+  const files = fs.readdirSync(path.join(ROOT, 'tests', 'db')).filter((f) => f.endsWith('.test.sql')).sort()
+    .map((f) => path.join('tests', 'db', f));
+  const prove = await $({ nothrow: true, cwd: ROOT, env: { ...process.env, PGOPTIONS: '-c search_path=tests,public' } })`pg_prove ${files} -d ${su}`;
+  process.stdout.write(prove.stdout + prove.stderr);
+  results.push({ suite: 'pgTAP', ...parseProve(prove.stdout + prove.stderr, prove.exitCode) });
+
+  console.log(chalk.bold('\n== vitest (tests/e2e)'));
+  const report = path.join(cfg.dataDir, 'vitest.json');
+  const vt = await $({
+    nothrow: true,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, GATEWAY_URL: stack.gatewayUrl, POSTGREST_URL: stack.postgrestUrl, DATABASE_URL: su },
+  })`npx vitest run --reporter=default --reporter=json --outputFile=${report}`;
+  results.push({ suite: 'vitest', ...parseVitest(report, vt.exitCode) });
+} catch (e) {
+  console.error(chalk.red(`Test stack failed: ${e.message ?? e}`));
+  if (stack?.logDir) for (const f of ['gateway.log', 'postgrest.log'])
+    if (fs.existsSync(path.join(stack.logDir, f))) console.error(`--- ${f}\n` + fs.readFileSync(path.join(stack.logDir, f), 'utf8').slice(-4000));
+  results.push({ suite: 'setup', passed: 0, failed: 1 });
+} finally {
+  await stack?.stop();
+}
+
+function parseProve(out, code) {
+  const tests = Number(out.match(/Tests=(\d+)/)?.[1] ?? 0);
+  let failed = 0;
+  for (const m of out.matchAll(/Failed (\d+)\/(\d+) subtests/g)) failed += Number(m[1]);
+  for (const m of out.matchAll(/Parse errors: .*|Bad plan/g)) failed += 1;
+  if (code !== 0 && failed === 0) failed = 1;
+  return { passed: Math.max(0, tests - failed), failed };
+}
+function parseVitest(file, code) {
+  if (!fs.existsSync(file)) return { passed: 0, failed: 1 };
+  const j = JSON.parse(fs.readFileSync(file, 'utf8'));
+  let failed = j.numFailedTests ?? 0;
+  if (code !== 0 && failed === 0) failed = 1;  // e.g. a file that failed to load
+  return { passed: j.numPassedTests ?? 0, failed };
+}
+
+const passed = results.reduce((a, r) => a + r.passed, 0);
+const failed = results.reduce((a, r) => a + r.failed, 0);
+console.log('');
+for (const r of results) console.log(`  ${r.suite.padEnd(8)} ${r.passed} passed, ${r.failed} failed`);
+console.log(`  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);

@@ -1,0 +1,80 @@
+-- Structure and privileges: the rules every table and function must follow.
+begin;
+select plan(14);
+
+select has_schema('api', 'should have schema api');
+select has_schema('app', 'should have schema app');
+select has_schema('app_private', 'should have schema app_private');
+select has_schema('audit', 'should have schema audit');
+
+select is_empty($$
+  select c.oid::regclass::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where n.nspname in ('app', 'app_private') and c.relkind in ('r', 'p')
+    and not (c.relrowsecurity and c.relforcerowsecurity)
+    and n.nspname = 'app'
+$$, 'should have RLS enabled and forced on every table in app');
+
+select is_empty($$
+  select c.oid::regclass::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where n.nspname = 'api' and c.relkind not in ('v')
+    and c.relkind in ('r', 'p', 'm', 'f', 'S')
+$$, 'should hold only functions and views in api');
+
+select is_empty($$
+  select c.oid::regclass::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where n.nspname = 'api' and c.relkind = 'v'
+    and not coalesce('security_invoker=true' = any (c.reloptions), false)
+$$, 'should make every api view security_invoker');
+
+select is_empty($$
+  select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+  where n.nspname in ('api', 'app', 'app_private', 'audit') and p.prosecdef
+    and not exists (select from unnest(p.proconfig) c
+                    where c like 'search_path=%'
+                      and (c = 'search_path=""' or c like '%pg_temp')
+                      and c not like '%public%' and c not like '%$user%')
+$$, 'should pin search_path (empty, or ending in pg_temp, never public) on every security definer function');
+
+select is_empty($$
+  select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+  where n.nspname in ('api', 'app', 'app_private', 'audit')
+    and has_function_privilege('public', p.oid, 'execute')
+$$, 'should let PUBLIC execute no function');
+
+select is_empty($$
+  select c.oid::regclass::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where n.nspname in ('api', 'app', 'app_private', 'audit') and c.relkind in ('r','p','v','m')
+    and pg_get_userbyid(c.relowner) = 'authenticator'
+  union all
+  select p.oid::regprocedure::text from pg_proc p where pg_get_userbyid(p.proowner) = 'authenticator'
+$$, 'should let authenticator own nothing');
+
+select is_empty($$
+  select c.oid::regclass::text || ':' || r.rolname from pg_class c
+    join pg_namespace n on n.oid = c.relnamespace
+    cross join (values ('anon'), ('authenticated'), ('compliance_officer'), ('admin'), ('dwaybank_gateway'), ('authenticator')) r(rolname)
+  where n.nspname in ('app_private', 'audit') and c.relkind in ('r', 'p')
+    and (has_table_privilege(r.rolname, c.oid, 'select') or has_table_privilege(r.rolname, c.oid, 'insert')
+         or has_table_privilege(r.rolname, c.oid, 'update') or has_table_privilege(r.rolname, c.oid, 'delete'))
+$$, 'should let no API or gateway role touch app_private or audit tables');
+
+select is_empty($$
+  select c.oid::regclass::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where n.nspname = 'app' and c.relkind in ('r','p')
+    and (has_table_privilege('dwaybank_gateway', c.oid, 'select') or has_table_privilege('dwaybank_gateway', c.oid, 'insert')
+      or has_table_privilege('dwaybank_gateway', c.oid, 'update') or has_table_privilege('dwaybank_gateway', c.oid, 'delete'))
+$$, 'should give the gateway role no table privileges, only functions');
+
+select is_empty($$
+  select c.oid::regclass::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where n.nspname in ('app', 'app_private') and c.relkind in ('r')
+    and not exists (select from pg_trigger t where t.tgrelid = c.oid and t.tgname = '_900_audit')
+    and c.oid not in ('app.countries'::regclass, 'app_private.keys'::regclass,
+                      'app_private.unknown_login_attempts'::regclass, 'app_private.ip_login_failures'::regclass)
+$$, 'should audit every table except reference data, keys and throttle counters');
+
+select ok(not exists (select from pg_roles where rolname = 'authenticator' and (rolinherit or rolsuper or rolcreaterole or rolcreatedb)),
+  'should make authenticator NOINHERIT and unprivileged');
+
+select * from finish();
+rollback;

@@ -1,0 +1,91 @@
+-- Sessions: creation, refresh rotation and reuse, revocation, risk, expiry, pre-request.
+begin;
+select plan(30);
+
+select tests.create_user('carol@example.com') as carol \gset
+select tests.create_user('dave@example.com') as dave \gset
+
+create temp table s1 as
+  select * from app.authenticate('carol@example.com', 'correct horse battery staple', '192.0.2.10', 'Firefox', 'fp-laptop', 'Laptop');
+select is((select status from s1), 'ok', 'should sign in and open a session');
+select is((select length(refresh_token) from s1), 43, 'should issue a 256-bit base64url refresh token');
+select is((select count(*)::int from app_private.refresh_tokens t join s1 on t.session_id = s1.session_id
+            where t.token_hash = extensions.digest(s1.refresh_token, 'sha256')), 1,
+  'should store only the SHA-256 hash of the refresh token');
+select is((select aal from app.user_sessions where id = (select session_id from s1)), 'aal1', 'should record the assurance level');
+
+-- Rotation
+create temp table r1 as select * from app.refresh_session((select refresh_token from s1), '192.0.2.10', 'Firefox');
+select is((select status from r1), 'ok', 'should rotate a current refresh token');
+select isnt((select refresh_token from r1), (select refresh_token from s1), 'should issue a new refresh token');
+select is((select rotation_counter from app.user_sessions where id = (select session_id from s1)), 1, 'should count rotations');
+create temp table r1b as select * from app.refresh_session((select refresh_token from s1), '192.0.2.10', 'Firefox');
+select is((select refresh_token from r1b), (select refresh_token from r1),
+  'should give a concurrent refresh inside the grace window the same successor, not a second live token');
+create temp table r2 as select * from app.refresh_session((select refresh_token from r1), '192.0.2.10', 'Firefox');
+select is((select status from r2), 'ok', 'should rotate the successor');
+select is((select status from app.refresh_session((select refresh_token from s1), '192.0.2.10', 'Firefox')), 'reused',
+  'should treat a token two generations old as reuse');
+select is((select revoked_reason from app.user_sessions where id = (select session_id from s1)), 'refresh_token_reuse',
+  'should revoke the whole session on reuse');
+select is((select status from app.refresh_session((select refresh_token from r2))), 'revoked',
+  'should refuse the newest token of a revoked session');
+select ok(exists (select from audit.audit_log where event_type = 'session.refresh_token_reused' and subject_user_id = :'carol'),
+  'should record refresh-token reuse as a security event');
+select is((select status from app.refresh_session('not-a-token')), 'invalid', 'should refuse an unknown token');
+
+-- Grace window is short
+create temp table s2 as select * from app.authenticate('carol@example.com', 'correct horse battery staple', '192.0.2.10', 'Firefox', 'fp-laptop');
+create temp table r3 as select * from app.refresh_session((select refresh_token from s2), now => now());
+select is((select status from app.refresh_session((select refresh_token from s2), now => now() + interval '11 seconds')), 'reused',
+  'should treat a replay after the grace window as reuse');
+
+-- Expiry and cleanup (time is a parameter)
+create temp table s3 as select * from app.authenticate('dave@example.com', 'correct horse battery staple', '192.0.2.20', 'Safari', 'fp-phone');
+select is((select status from app.refresh_session((select refresh_token from s3), now => now() + interval '31 minutes')), 'expired',
+  'should expire a session idle for longer than 30 minutes');
+select ok(app.cleanup_expired_sessions(now() + interval '13 hours') >= 1, 'should end sessions past their absolute expiry');
+select is((select revoked_reason from app.user_sessions where id = (select session_id from s3)), 'expired', 'should mark them expired');
+select is((select count(*)::int from app_private.refresh_tokens where session_id = (select session_id from s3)), 0,
+  'should drop token hashes of ended sessions');
+
+-- Revocation
+create temp table s4 as select * from app.authenticate('dave@example.com', 'correct horse battery staple', '192.0.2.20', 'Safari', 'fp-phone');
+create temp table s5 as select * from app.authenticate('dave@example.com', 'correct horse battery staple', '192.0.2.20', 'Safari', 'fp-phone');
+select is(api.revoke_user_sessions(:'dave', 'password_changed', (select session_id::text from s5)), 1,
+  'should revoke all sessions but the one to keep');
+select is((select revoked_at is null from app.user_sessions where id = (select session_id from s5)), true, 'should keep the named session');
+select tests.authenticate_as(:'carol');
+select throws_ok(format('select api.revoke_user_sessions(%L)', :'dave'), 'PT403', null,
+  'should not let a customer revoke another user''s sessions');
+select tests.clear_authentication();
+
+-- Risk signals
+select is((select reasons from app.detect_suspicious_session(:'dave', '198.51.100.1', 'curl/8', 'fp-new')),
+  array['new_device', 'new_network', 'new_user_agent'], 'should name a new device, network and user agent');
+select is((select score from app.detect_suspicious_session(:'dave', '192.0.2.99', 'Safari', 'fp-phone')), 0,
+  'should not flag a known device on a known network');
+
+-- Pre-request check
+select tests.authenticate_as(:'dave', (select session_id from s5));
+select lives_ok('select app.check_request()', 'should accept an access token of a live session');
+select is((select count(*)::int from api.my_sessions() where current), 1, 'should mark the current session');
+select tests.clear_authentication();
+select tests.authenticate_as(:'dave', (select session_id from s4));
+select throws_ok('select app.check_request()', 'PGRST', null, 'should refuse a token whose session was revoked');
+select tests.clear_authentication();
+select set_config('request.jwt.claims', json_build_object('sub', :'dave', 'role', 'authenticated', 'sid', (select session_id from s5),
+  'token_use', 'refresh', 'iss', 'https://auth.dwaybank.local', 'exp', 9999999999)::text, true);
+select throws_ok('select app.check_request()', 'PGRST', null, 'should refuse a token that is not an access token');
+select set_config('request.jwt.claims', json_build_object('sub', :'dave', 'role', 'authenticated', 'sid', (select session_id from s5),
+  'token_use', 'access', 'iss', 'https://auth.dwaybank.local')::text, true);
+select throws_ok('select app.check_request()', 'PGRST', null, 'should refuse a token without exp');
+select set_config('request.jwt.claims', '', true);
+
+-- Customers see only their own sessions
+select tests.authenticate_as(:'carol');
+select is((select count(*)::int from app.user_sessions where user_id <> :'carol'), 0, 'should hide other users'' sessions');
+select tests.clear_authentication();
+
+select * from finish();
+rollback;
