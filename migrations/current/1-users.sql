@@ -895,3 +895,26 @@ $$;
 comment on function app.signup(text, text, text, text, text, text, text, inet, text) is
   'Creates an account. Definer: writes the password hash into app_private.';
 grant execute on function app.signup(text, text, text, text, text, text, text, inet, text) to :DATABASE_GATEWAY;
+
+-- For DBAs (npm run user:role): not granted to any API or gateway role.
+create function app.set_user_role(email text, role text) returns uuid
+  language plpgsql volatile
+  set search_path = pg_catalog, extensions, pg_temp
+  as $$
+declare
+  v_user_id uuid;
+begin
+  update app.users u set role = set_user_role.role
+   where u.email = set_user_role.email::extensions.citext and u.deleted_at is null
+   returning u.id into v_user_id;
+  if v_user_id is null then
+    raise exception 'No account has this e-mail address.' using errcode = 'PT404', detail = 'USER_NOT_FOUND',
+      hint = 'Check the address; the account must exist and not be deleted.';
+  end if;
+  perform audit.log_event('user.role_changed', v_user_id, jsonb_build_object('role', role, 'by', session_user), 'warning');
+  -- Tokens carry the role: end the sessions so the new one applies from the next sign-in.
+  perform api.revoke_user_sessions(v_user_id, 'role_changed');
+  return v_user_id;
+end
+$$;
+comment on function app.set_user_role(text, text) is 'Grants a role (customer, compliance_officer, admin) to an account. DBA use only.';

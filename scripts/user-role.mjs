@@ -1,0 +1,29 @@
+#!/usr/bin/env zx
+// Grants a staff role to an account: npm run user:role -- <email> <role>
+// Roles: customer, compliance_officer, admin. The change is audited, and the
+// user's sessions are revoked so the new role applies from the next sign-in.
+import { argv, chalk } from 'zx';
+import pg from 'pg';
+import { stackConfig, urls, startPostgres } from './lib/stack.mjs';
+import { ensurePrereqs } from './lib/prereqs.mjs';
+
+const [email, role] = argv._.map(String);
+const roles = ['customer', 'compliance_officer', 'admin'];
+if (!email || !roles.includes(role)) {
+  console.error(`Usage: npm run user:role -- <email> <${roles.join('|')}>`);
+  process.exit(2);
+}
+const cfg = stackConfig(process.env.STACK_PROFILE ?? 'dev');
+const { bin } = await ensurePrereqs({});
+await startPostgres(cfg, bin);
+const client = new pg.Client({ connectionString: urls(cfg).superuser });
+await client.connect();
+try {
+  const { rows } = await client.query('select app.set_user_role($1, $2) as user_id', [email, role]);
+  console.log(chalk.green(`${email} is now ${role}`) + ` (user ${rows[0].user_id}); their sessions were revoked.`);
+} catch (e) {
+  console.error(chalk.red(e.message) + (e.hint ? `\n${e.hint}` : ''));
+  process.exitCode = 1;
+} finally {
+  await client.end();
+}
