@@ -1,0 +1,16 @@
+import { dictionary } from '@zxcvbn-ts/language-common';
+import { ApiError } from '../errors.js';
+
+const normalise = (s: string) => s.normalize('NFKC').toLowerCase();
+const common = new Set(dictionary.passwords.map(normalise));
+
+/**
+ * NIST SP 800-63B 5.1.1.2: refuse passwords from lists of commonly used ones.
+ * Length rules live in SQL (app.assert_password_policy).
+ */
+export function assertNotCommon(password: string): void {
+  if (common.has(normalise(password))) {
+    throw new ApiError(400, 'WEAK_PASSWORD', 'This password is one of the most commonly used and easy to guess.',
+      'Choose a password that is not a common word or pattern; a few unrelated words make a strong password.');
+  }
+}

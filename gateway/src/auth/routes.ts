@@ -1,0 +1,210 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Db } from '../db.js';
+import { ApiError, commonErrors, errorResponse, errors } from '../errors.js';
+import { createRouter, requestContext } from '../router.js';
+import type { Tokens } from '../tokens/jwt.js';
+import { assertNotCommon } from './passwords.js';
+
+const optionalText = (max: number) => z.string().max(max).optional();
+
+const SignupBody = z
+  .object({
+    email: z.string().min(1).max(254).openapi({ example: 'ada@example.com' }),
+    password: z.string().min(1).max(1024).openapi({ description: '12 to 256 characters, not a common password' }),
+    phone: optionalText(32).openapi({ example: '+4915112345678' }),
+    country_code: optionalText(2).openapi({ example: 'DE' }),
+    first_name: optionalText(100),
+    last_name: optionalText(100),
+    referral_code: optionalText(32),
+  })
+  .openapi('SignupRequest');
+
+const LoginBody = z
+  .object({
+    email: z.string().min(1).max(320),
+    password: z.string().min(1).max(1024),
+    device_fingerprint: optionalText(256),
+    device_name: optionalText(200),
+  })
+  .openapi('LoginRequest');
+
+const RefreshBody = z.object({ refresh_token: z.string().min(1).max(512) }).openapi('RefreshRequest');
+
+const TokenPair = z
+  .object({
+    access_token: z.string(),
+    refresh_token: z.string(),
+    token_type: z.literal('bearer'),
+    expires_in: z.number().int().openapi({ description: 'Seconds until the access token expires', example: 900 }),
+    session_id: z.uuid(),
+  })
+  .openapi('TokenPair');
+
+const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } }, required: true });
+
+const signup = createRoute({
+  method: 'post',
+  path: '/auth/signup',
+  tags: ['auth'],
+  summary: 'Create an account',
+  description: 'Answers the same for an address that is already registered, so sign-up never reveals which addresses exist.',
+  request: { body: json(SignupBody) },
+  responses: {
+    201: { content: { 'application/json': { schema: z.object({ user_id: z.uuid() }) } }, description: 'Created' },
+    ...commonErrors,
+    400: errorResponse('WEAK_PASSWORD, INVALID_EMAIL, INVALID_PROFILE, INVALID_REFERRAL_CODE, VALIDATION_FAILED, INVALID_JSON'),
+  },
+});
+
+const login = createRoute({
+  method: 'post',
+  path: '/auth/login',
+  tags: ['auth'],
+  summary: 'Sign in with e-mail and password',
+  request: { body: json(LoginBody) },
+  responses: {
+    200: { content: { 'application/json': { schema: TokenPair } }, description: 'Signed in' },
+    ...commonErrors,
+    401: errorResponse('Wrong e-mail or password (INVALID_CREDENTIALS); identical for unknown addresses'),
+    403: errorResponse('The account is suspended (ACCOUNT_SUSPENDED)'),
+    429: errorResponse('Too many failures for this address (TOO_MANY_ATTEMPTS) or client (TOO_MANY_REQUESTS); see Retry-After'),
+  },
+});
+
+const refresh = createRoute({
+  method: 'post',
+  path: '/auth/refresh',
+  tags: ['auth'],
+  summary: 'Exchange a refresh token for a new token pair',
+  description: 'Each refresh token works once; replaying a rotated one ends the session (REFRESH_TOKEN_REUSED).',
+  request: { body: json(RefreshBody) },
+  responses: {
+    200: { content: { 'application/json': { schema: TokenPair } }, description: 'New token pair' },
+    ...commonErrors,
+    401: errorResponse('REFRESH_TOKEN_INVALID, REFRESH_TOKEN_REUSED, SESSION_REVOKED or SESSION_EXPIRED'),
+  },
+});
+
+const logout = createRoute({
+  method: 'post',
+  path: '/auth/logout',
+  tags: ['auth'],
+  summary: 'End the session of the bearer access token',
+  security: [{ bearer: [] }],
+  responses: {
+    204: { description: 'The session has ended; its tokens no longer work' },
+    401: errorResponse('Missing or invalid access token (INVALID_TOKEN)'),
+    503: commonErrors[503],
+  },
+});
+
+const tooMany = (code: string, message: string, retryAfter: number | null) =>
+  new ApiError(429, code, message, 'Wait for the time in Retry-After before trying again.', {
+    'Retry-After': String(Math.max(1, retryAfter ?? 60)),
+  });
+
+const loginFailures = {
+  invalid: () => new ApiError(401, 'INVALID_CREDENTIALS', 'The e-mail address or password is not correct.',
+    'Check both and try again. After repeated failures sign-in is paused for a while.'),
+  locked: (retry: number | null) => tooMany('TOO_MANY_ATTEMPTS', 'Sign-in for this address is paused after repeated failures.', retry),
+  throttled: (retry: number | null) => tooMany('TOO_MANY_REQUESTS', 'Too many failed sign-ins from this network.', retry),
+  suspended: () => new ApiError(403, 'ACCOUNT_SUSPENDED', 'This account is suspended.', 'Contact support.'),
+} as const;
+
+const refreshFailures: Record<string, () => ApiError> = {
+  invalid: () => new ApiError(401, 'REFRESH_TOKEN_INVALID', 'The refresh token is not valid.', 'Sign in again.'),
+  reused: () => new ApiError(401, 'REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session has been ended for safety.', 'Sign in again.'),
+  revoked: () => new ApiError(401, 'SESSION_REVOKED', 'The session of this refresh token has ended.', 'Sign in again.'),
+  expired: () => new ApiError(401, 'SESSION_EXPIRED', 'The session of this refresh token has expired.', 'Sign in again.'),
+};
+
+interface SessionRow {
+  status: string;
+  user_id: string | null;
+  role: 'authenticated' | 'compliance_officer' | 'admin' | null;
+  session_id: string | null;
+  refresh_token: string | null;
+  aal: 'aal1' | 'aal2' | null;
+  amr: string[] | null;
+  retry_after_seconds?: number | null;
+}
+
+export function authRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number }) {
+  const { db, tokens, trustProxy } = deps;
+
+  async function tokenPair(row: SessionRow) {
+    const { token, expiresIn } = await tokens.sign('access', {
+      sub: row.user_id!, sid: row.session_id!, role: row.role!, aal: row.aal!, amr: row.amr!,
+    });
+    return { access_token: token, refresh_token: row.refresh_token!, token_type: 'bearer' as const, expires_in: expiresIn, session_id: row.session_id! };
+  }
+
+  const router = createRouter();
+  // Token responses and their failures are never cached (RFC 6749 5.1).
+  router.use('/auth/*', async (c, next) => {
+    c.header('Cache-Control', 'no-store');
+    c.header('Pragma', 'no-cache');
+    await next();
+  });
+
+  return router
+    .openapi(signup, async (c) => {
+      const b = c.req.valid('json');
+      assertNotCommon(b.password);
+      const ctx = requestContext(c, trustProxy);
+      const userId = await db.withTx(ctx, async (client) => {
+        const r = await client.query<{ user_id: string }>(
+          'select app.signup($1, $2, $3, $4, $5, $6, $7, $8::inet, $9) as user_id',
+          [b.email, b.password, b.phone ?? null, b.country_code ?? null, b.first_name ?? null, b.last_name ?? null,
+            b.referral_code ?? null, ctx.ip, ctx.userAgent],
+        );
+        return r.rows[0]!.user_id;
+      });
+      return c.json({ user_id: userId }, 201);
+    })
+    .openapi(login, async (c) => {
+      const b = c.req.valid('json');
+      const ctx = requestContext(c, trustProxy);
+      const row = await db.withTx(ctx, async (client) => {
+        const r = await client.query<SessionRow>(
+          'select status, user_id, role, retry_after_seconds, session_id, refresh_token, aal, amr from app.authenticate($1, $2, $3::inet, $4, $5, $6)',
+          [b.email, b.password, ctx.ip, ctx.userAgent, b.device_fingerprint ?? null, b.device_name ?? null],
+        );
+        return r.rows[0]!;
+      });
+      switch (row.status) {
+        case 'ok':
+          return c.json(await tokenPair(row), 200);
+        case 'locked':
+          throw loginFailures.locked(row.retry_after_seconds ?? null);
+        case 'throttled':
+          throw loginFailures.throttled(row.retry_after_seconds ?? null);
+        case 'suspended':
+          throw loginFailures.suspended();
+        default:
+          throw loginFailures.invalid();
+      }
+    })
+    .openapi(refresh, async (c) => {
+      const b = c.req.valid('json');
+      const ctx = requestContext(c, trustProxy);
+      const row = await db.withTx(ctx, async (client) => {
+        const r = await client.query<SessionRow>(
+          'select status, user_id, role, session_id, refresh_token, aal, amr from app.refresh_session($1, $2::inet, $3)',
+          [b.refresh_token, ctx.ip, ctx.userAgent],
+        );
+        return r.rows[0]!;
+      });
+      if (row.status === 'ok') return c.json(await tokenPair(row), 200);
+      throw (refreshFailures[row.status] ?? refreshFailures.invalid!)();
+    })
+    .openapi(logout, async (c) => {
+      const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(c.req.header('authorization') ?? '');
+      const claims = m ? await tokens.verify('access', m[1]!) : null;
+      if (!claims) throw errors.invalidToken();
+      const ctx = requestContext(c, trustProxy);
+      await db.withTx(ctx, (client) =>
+        client.query('select app.logout($1, $2::inet, $3)', [claims.sid, ctx.ip, ctx.userAgent]));
+      return c.body(null, 204);
+    });
+}

@@ -1,0 +1,99 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { ApiError, errors } from './errors.js';
+
+/** What every database call states about the request it serves (for the audit trail). */
+export interface RequestContext {
+  requestId: string;
+  ip: string;
+  userAgent: string | null;
+}
+
+export type Db = ReturnType<typeof createDb>;
+
+export function createDb(connectionString: string, max: number, log: Logger) {
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    application_name: 'dwaybank-gateway',
+    // A stuck query must not hold a connection (and a client) forever.
+    statement_timeout: 15_000,
+  });
+  // An idle client losing its connection must not take the process down.
+  pool.on('error', (err) => log.warn({ err: { message: err.message } }, 'idle database client error'));
+
+  /**
+   * Runs `fn` in one transaction that first records the request id, so every
+   * audit row written by the SQL functions carries it.
+   */
+  async function withTx<T>(ctx: RequestContext, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      await client.query('begin');
+      await client.query("select set_config('dwaybank.request_id', $1, true)", [ctx.requestId]);
+      const result = await fn(client);
+      await client.query('commit');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('rollback');
+      } catch {
+        broken = true;
+      }
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async function ping(): Promise<boolean> {
+    try {
+      await pool.query('select 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  return { pool, withTx, ping, end: () => pool.end() };
+}
+
+const unavailableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', '57P01', '57P02', '57P03']);
+
+function isUnavailable(err: { code?: string; message?: string }): boolean {
+  if (err.code && (unavailableCodes.has(err.code) || err.code.startsWith('08') || err.code.startsWith('53'))) return true;
+  const m = err.message ?? '';
+  return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED/.test(m);
+}
+
+/**
+ * Turns a database error into what the client may see, or null when it is a
+ * bug (to be logged and answered with 500). SQL text and names never pass.
+ */
+export function fromDbError(e: unknown): ApiError | null {
+  if (typeof e !== 'object' || e === null) return null;
+  const err = e as { code?: string; message?: string; detail?: string; hint?: string };
+  const code = err.code ?? '';
+  const pt = /^PT([45]\d\d)$/.exec(code);
+  if (pt) {
+    return new ApiError(Number(pt[1]) as 400, err.detail || 'REQUEST_REFUSED', err.message ?? 'The request was refused.', err.hint ?? '');
+  }
+  if (code === 'PGRST') {
+    try {
+      const body = JSON.parse(err.message ?? '') as { code?: string; message?: string; hint?: string };
+      const meta = JSON.parse(err.detail ?? '{}') as { status?: number; headers?: Record<string, string> };
+      if (body.code && body.message && meta.status && meta.status >= 400 && meta.status < 600) {
+        return new ApiError(meta.status as 400, body.code, body.message, body.hint ?? '', meta.headers ?? {});
+      }
+    } catch {
+      return null;
+    }
+    return null;
+  }
+  if (code.startsWith('22')) return errors.invalidInput();
+  if (isUnavailable(err)) return errors.unavailable();
+  return null;
+}

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    GATEWAY_HOST: z.string().min(1).default('127.0.0.1'),
+    GATEWAY_PORT: z.coerce.number().int().min(1).max(65535).default(3001),
+    GATEWAY_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+    KEYS_DIR: z.string().min(1).optional(),
+    JWKS_FILE: z.string().min(1).optional(),
+    JWT_PRIVATE_JWKS: z.string().min(1).optional(),
+    // Ed25519 is the default: PostgREST 12 verifies it (tests/e2e/tokens.test.ts proves it end to end).
+    JWT_ALG: z.enum(['EdDSA', 'ES256']).default('EdDSA'),
+    JWT_ISSUER: z.string().min(1).default('https://auth.dwaybank.local'),
+    JWT_AUDIENCE: z.string().min(1).default('dwaybank-api'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    OUTBOX_SENDER: z.string().min(1).default('log'),
+    // Number of trusted proxy hops in front of the gateway; 0 takes the socket address.
+    TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+    DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
+  })
+  .superRefine((e, ctx) => {
+    if (e.NODE_ENV === 'production' && !e.JWT_PRIVATE_JWKS) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_PRIVATE_JWKS'], message: 'required in production (keys are never generated there)' });
+    }
+    if (e.NODE_ENV !== 'production' && !e.JWT_PRIVATE_JWKS && !e.KEYS_DIR) {
+      ctx.addIssue({ code: 'custom', path: ['KEYS_DIR'], message: 'required unless JWT_PRIVATE_JWKS is set' });
+    }
+  });
+
+export type Env = z.infer<typeof schema>;
+
+/** Parses the environment; on error prints every bad field (never its value) and exits. */
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  // Empty strings mean "unset", as in a shell `FOO=`.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    process.stderr.write(`Invalid gateway environment:\n${lines.join('\n')}\n`);
+    process.exit(1);
+  }
+  return result.data;
+}

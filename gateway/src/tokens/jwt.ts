@@ -1,0 +1,75 @@
+import crypto from 'node:crypto';
+import * as jose from 'jose';
+import { z } from 'zod';
+import type { KeyRing } from './keys.js';
+
+/**
+ * Each kind of token the gateway issues: its audience, lifetime and claims.
+ * `token_use` names the kind inside the token, so a token of one kind is never
+ * accepted as another (PostgREST's pre-request requires "access").
+ * A new kind (e.g. the MFA step-up token) is one more entry here.
+ */
+const tokenKinds = (audience: string) =>
+  ({
+    access: {
+      audience,
+      ttlSeconds: 900,
+      claims: z.object({
+        sub: z.uuid(),
+        sid: z.uuid(),
+        role: z.enum(['authenticated', 'compliance_officer', 'admin']),
+        aal: z.enum(['aal1', 'aal2']),
+        amr: z.array(z.string()),
+      }),
+    },
+  }) as const;
+
+type Kinds = ReturnType<typeof tokenKinds>;
+export type TokenKind = keyof Kinds;
+export type TokenClaims<K extends TokenKind> = z.infer<Kinds[K]['claims']>;
+export type VerifiedToken<K extends TokenKind> = TokenClaims<K> & { iat: number; exp: number; jti: string; token_use: K };
+
+export type Tokens = ReturnType<typeof createTokens>;
+
+export function createTokens(keys: KeyRing, opts: { issuer: string; audience: string }) {
+  const kinds = tokenKinds(opts.audience);
+  const verifyKey = jose.createLocalJWKSet(keys.jwks);
+
+  async function sign<K extends TokenKind>(kind: K, claims: TokenClaims<K>): Promise<{ token: string; expiresIn: number }> {
+    const k = kinds[kind];
+    const body = k.claims.parse(claims);
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new jose.SignJWT({ ...body, token_use: kind })
+      .setProtectedHeader({ alg: keys.signing.alg, kid: keys.signing.kid, typ: 'JWT' })
+      .setIssuer(opts.issuer)
+      .setAudience(k.audience)
+      .setIssuedAt(now)
+      .setExpirationTime(now + k.ttlSeconds)
+      .setJti(crypto.randomUUID())
+      .sign(keys.signing.key);
+    return { token, expiresIn: k.ttlSeconds };
+  }
+
+  /** The claims of a valid token of this kind, or null: callers never learn why a token failed. */
+  async function verify<K extends TokenKind>(kind: K, token: string): Promise<VerifiedToken<K> | null> {
+    const k = kinds[kind];
+    try {
+      const { payload } = await jose.jwtVerify(token, verifyKey, {
+        issuer: opts.issuer,
+        audience: k.audience,
+        algorithms: keys.algorithms,
+        typ: 'JWT',
+        requiredClaims: ['exp', 'iat', 'jti', 'sub', 'token_use'],
+        maxTokenAge: k.ttlSeconds,
+      });
+      if (payload.token_use !== kind || payload.exp! - payload.iat! > k.ttlSeconds) return null;
+      const claims = k.claims.safeParse(payload);
+      if (!claims.success) return null;
+      return { ...claims.data, iat: payload.iat!, exp: payload.exp!, jti: payload.jti!, token_use: kind } as VerifiedToken<K>;
+    } catch {
+      return null;
+    }
+  }
+
+  return { sign, verify, jwks: keys.jwks };
+}
