@@ -181,8 +181,11 @@ export function authRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number })
           throw loginFailures.throttled(row.retry_after_seconds ?? null);
         case 'suspended':
           throw loginFailures.suspended();
-        default:
+        case 'invalid':
           throw loginFailures.invalid();
+        default:
+          // A status this route does not know yet (a new SQL feature): fail closed and loudly.
+          throw new Error(`app.authenticate returned an unhandled status: ${row.status}`);
       }
     })
     .openapi(refresh, async (c) => {
@@ -196,7 +199,9 @@ export function authRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number })
         return r.rows[0]!;
       });
       if (row.status === 'ok') return c.json(await tokenPair(row), 200);
-      throw (refreshFailures[row.status] ?? refreshFailures.invalid!)();
+      const failure = refreshFailures[row.status];
+      if (!failure) throw new Error(`app.refresh_session returned an unhandled status: ${row.status}`);
+      throw failure();
     })
     .openapi(logout, async (c) => {
       const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(c.req.header('authorization') ?? '');
