@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Db } from '../db.js';
-import { ErrorSchema } from '../errors.js';
+import { ErrorSchema, errors } from '../errors.js';
 import { createRouter } from '../router.js';
 
 const healthz = createRoute({
@@ -17,7 +17,6 @@ const healthz = createRoute({
 export function healthRoutes(db: Db) {
   return createRouter().openapi(healthz, async (c) => {
     if (await db.ping()) return c.json({ status: 'ok' as const }, 200);
-    c.header('Retry-After', '5');
-    return c.json({ code: 'SERVICE_UNAVAILABLE', message: 'The database does not answer.', hint: 'Try again in a few seconds.' }, 503);
+    throw errors.unavailable();
   });
 }
