@@ -72,7 +72,7 @@ export interface TokenPair {
 }
 
 /** A token pair on success, an error body otherwise. */
-type AuthReply = TokenPair & { code?: string; message?: string; hint?: string };
+type AuthReply = TokenPair & { code?: string; message?: string; hint?: string } & Record<string, any>;
 
 export const login = (email: string, password: string, headers?: Record<string, string>) =>
   gateway<AuthReply>('/auth/login', { method: 'POST', json: { email, password }, headers });
