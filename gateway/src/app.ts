@@ -9,6 +9,9 @@ import { healthRoutes } from './health/routes.js';
 import { createRouter } from './router.js';
 import type { Tokens } from './tokens/jwt.js';
 import { tokenRoutes } from './tokens/routes.js';
+import { loadEnv } from './env.js';
+import { createMfa, type Mfa } from './mfa/index.js';
+import { mfaRoutes } from './mfa/routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -17,6 +20,8 @@ export interface AppDeps {
   tokens: Tokens;
   log: Logger;
   trustProxy: number;
+  /** MFA keys and outbox; built from the environment when not given. */
+  mfa?: Mfa;
 }
 
 /** Maps anything thrown to an error safe to show; logs what is not. */
@@ -42,8 +47,10 @@ function toApiError(err: unknown, log: Logger, requestId: string): ApiError {
 const describe = (err: unknown) =>
   err instanceof Error ? { type: err.name, message: err.message, code: (err as { code?: string }).code, stack: err.stack } : { value: String(err) };
 
-export function createApp({ db, tokens, log, trustProxy }: AppDeps) {
+export function createApp({ db, tokens, log, trustProxy, mfa: mfaDeps }: AppDeps) {
   const app = createRouter();
+  const env = loadEnv();
+  const mfa = mfaDeps ?? createMfa(env, db, log);
 
   app.use('*', async (c, next) => {
     const incoming = c.req.header('x-request-id');
@@ -71,6 +78,7 @@ export function createApp({ db, tokens, log, trustProxy }: AppDeps) {
   app.route('/', healthRoutes(db));
   app.route('/', tokenRoutes(tokens));
   app.route('/', authRoutes({ db, tokens, trustProxy }));
+  app.route('/', mfaRoutes({ db, tokens, trustProxy, keys: mfa.keys, outbox: mfa.outbox, issuer: env.MFA_ISSUER }));
   app.doc('/openapi.json', {
     openapi: '3.0.3',
     info: { title: 'DwayBank Foundation auth gateway', version: '0.1.0',

@@ -14,7 +14,14 @@ const schema = z
     JWT_ISSUER: z.string().min(1).default('https://auth.dwaybank.local'),
     JWT_AUDIENCE: z.string().min(1).default('dwaybank-api'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    OUTBOX_SENDER: z.string().min(1).default('log'),
+    // Outbox delivery: `log` writes messages (codes included) to OUTBOX_LOG_FILE, the development/test
+    // mailbox (default <stack data dir>/outbox.log); `webhook` POSTs them to OUTBOX_WEBHOOK_URL.
+    OUTBOX_SENDER: z.enum(['log', 'webhook']).default('log'),
+    OUTBOX_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+    OUTBOX_LOG_FILE: z.string().min(1).optional(),
+    // {"kid": "base64 32-byte key", ...}: AES-256-GCM keys for TOTP secrets and outbound codes; the greatest kid encrypts.
+    MFA_ENCRYPTION_KEYS: z.string().min(1).optional(),
+    MFA_ISSUER: z.string().min(1).max(64).default('DwayBank'),
     // Number of trusted proxy hops in front of the gateway; 0 takes the socket address.
     TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
     DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
@@ -22,6 +29,18 @@ const schema = z
   .superRefine((e, ctx) => {
     if (e.NODE_ENV === 'production' && !e.JWT_PRIVATE_JWKS) {
       ctx.addIssue({ code: 'custom', path: ['JWT_PRIVATE_JWKS'], message: 'required in production (keys are never generated there)' });
+    }
+    if (e.NODE_ENV === 'production' && !e.MFA_ENCRYPTION_KEYS) {
+      ctx.addIssue({ code: 'custom', path: ['MFA_ENCRYPTION_KEYS'], message: 'required in production (keys are never generated there)' });
+    }
+    if (e.NODE_ENV === 'production' && e.OUTBOX_SENDER === 'log') {
+      ctx.addIssue({ code: 'custom', path: ['OUTBOX_SENDER'], message: 'the log sender writes codes to a file: use webhook in production' });
+    }
+    if (e.OUTBOX_SENDER === 'webhook' && !e.OUTBOX_WEBHOOK_URL) {
+      ctx.addIssue({ code: 'custom', path: ['OUTBOX_WEBHOOK_URL'], message: 'required with OUTBOX_SENDER=webhook' });
+    }
+    if (!e.MFA_ENCRYPTION_KEYS && !e.KEYS_DIR) {
+      ctx.addIssue({ code: 'custom', path: ['KEYS_DIR'], message: 'required unless MFA_ENCRYPTION_KEYS is set' });
     }
     if (e.NODE_ENV !== 'production' && !e.JWT_PRIVATE_JWKS && !e.KEYS_DIR) {
       ctx.addIssue({ code: 'custom', path: ['KEYS_DIR'], message: 'required unless JWT_PRIVATE_JWKS is set' });

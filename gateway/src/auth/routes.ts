@@ -25,8 +25,17 @@ const LoginBody = z
     password: z.string().min(1).max(1024),
     device_fingerprint: optionalText(256),
     device_name: optionalText(200),
+    device_token: optionalText(128).openapi({ description: 'From a remember_device MFA verification: skips the MFA prompt on this device (with the same device_fingerprint)' }),
   })
   .openapi('LoginRequest');
+
+const MfaRequired = z
+  .object({
+    mfa_required: z.literal(true),
+    mfa_token: z.string().openapi({ description: 'Single use, 5 minutes; only for /auth/mfa/challenge and /auth/mfa/verify' }),
+    methods: z.array(z.string()),
+  })
+  .openapi('MfaRequired');
 
 const RefreshBody = z.object({ refresh_token: z.string().min(1).max(512) }).openapi('RefreshRequest');
 
@@ -63,7 +72,7 @@ const login = createRoute({
   summary: 'Sign in with e-mail and password',
   request: { body: json(LoginBody) },
   responses: {
-    200: { content: { 'application/json': { schema: TokenPair } }, description: 'Signed in' },
+    200: { content: { 'application/json': { schema: z.union([TokenPair, MfaRequired]) } }, description: 'Signed in, or a second factor is needed (mfa_required)' },
     ...commonErrors,
     401: errorResponse('Wrong e-mail or password (INVALID_CREDENTIALS); identical for unknown addresses'),
     403: errorResponse('The account is suspended (ACCOUNT_SUSPENDED)'),
@@ -175,6 +184,17 @@ export function authRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number })
       switch (row.status) {
         case 'ok':
           return c.json(await tokenPair(row), 200);
+        case 'mfa_required': {
+          // session_id is the pending sign-in (the mfa_token's jti); amr lists the factors.
+          if (b.device_token && b.device_fingerprint) {
+            const trusted = await db.withTx(ctx, async (client) => (await client.query<SessionRow>(
+              'select status, user_id, role, session_id, refresh_token, aal, amr from app.login_with_trusted_device($1, $2, $3, $4::inet, $5, $6)',
+              [row.session_id, b.device_token, b.device_fingerprint, ctx.ip, ctx.userAgent, b.device_name ?? null])).rows[0]!);
+            if (trusted.status === 'ok') return c.json(await tokenPair(trusted), 200);
+          }
+          const { token } = await tokens.sign('mfa', { sub: row.user_id!, methods: row.amr! }, { jti: row.session_id! });
+          return c.json({ mfa_required: true as const, mfa_token: token, methods: row.amr! }, 200);
+        }
         case 'locked':
           throw loginFailures.locked(row.retry_after_seconds ?? null);
         case 'throttled':

@@ -22,6 +22,16 @@ const tokenKinds = (audience: string) =>
         amr: z.array(z.string()),
       }),
     },
+    // Between password and second factor: its own audience, so PostgREST (jwt-aud) and every
+    // other endpoint refuse it; its jti is the database's pending sign-in, consumed once.
+    mfa: {
+      audience: `${audience}:mfa`,
+      ttlSeconds: 300,
+      claims: z.object({
+        sub: z.uuid(),
+        methods: z.array(z.string()),
+      }),
+    },
   }) as const;
 
 type Kinds = ReturnType<typeof tokenKinds>;
@@ -35,7 +45,7 @@ export function createTokens(keys: KeyRing, opts: { issuer: string; audience: st
   const kinds = tokenKinds(opts.audience);
   const verifyKey = jose.createLocalJWKSet(keys.jwks);
 
-  async function sign<K extends TokenKind>(kind: K, claims: TokenClaims<K>): Promise<{ token: string; expiresIn: number }> {
+  async function sign<K extends TokenKind>(kind: K, claims: TokenClaims<K>, options: { jti?: string } = {}): Promise<{ token: string; expiresIn: number }> {
     const k = kinds[kind];
     const body = k.claims.parse(claims);
     const now = Math.floor(Date.now() / 1000);
@@ -45,7 +55,7 @@ export function createTokens(keys: KeyRing, opts: { issuer: string; audience: st
       .setAudience(k.audience)
       .setIssuedAt(now)
       .setExpirationTime(now + k.ttlSeconds)
-      .setJti(crypto.randomUUID())
+      .setJti(options.jti ?? crypto.randomUUID())
       .sign(keys.signing.key);
     return { token, expiresIn: k.ttlSeconds };
   }
@@ -65,7 +75,7 @@ export function createTokens(keys: KeyRing, opts: { issuer: string; audience: st
       if (payload.token_use !== kind || payload.exp! - payload.iat! > k.ttlSeconds) return null;
       const claims = k.claims.safeParse(payload);
       if (!claims.success) return null;
-      return { ...claims.data, iat: payload.iat!, exp: payload.exp!, jti: payload.jti!, token_use: kind } as VerifiedToken<K>;
+      return { ...claims.data, iat: payload.iat!, exp: payload.exp!, jti: payload.jti!, token_use: kind } as unknown as VerifiedToken<K>;
     } catch {
       return null;
     }
