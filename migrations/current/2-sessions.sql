@@ -267,6 +267,8 @@ begin
   end if;
   -- Serialise concurrent refreshes of one session.
   select * into v_session from app.user_sessions s where s.id = v_token.session_id for update;
+  -- Re-read under the lock: a concurrent refresh may have just superseded this token.
+  select * into v_token from app_private.refresh_tokens t where t.token_hash = v_token.token_hash;
   select * into v_user from app.users u where u.id = v_session.user_id;
   perform app.set_request_context(v_user.id, v_session.id, ip, user_agent);
   select max(t.generation) into v_current from app_private.refresh_tokens t where t.session_id = v_session.id;

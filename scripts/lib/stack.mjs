@@ -13,23 +13,30 @@ const env = process.env;
 const int = (v, d) => (v ? Number.parseInt(v, 10) : d);
 
 /** Ports and folders of one stack. `dev` is `npm start`; `test` is `npm test`. */
+const PROFILES = {
+  dev: { prefix: '', pg: 54320, postgrest: 3000, gateway: 3001, admin: 3002 },
+  test: { prefix: 'TEST_', pg: 54330, postgrest: 3010, gateway: 3011, admin: 3012 },
+  bench: { prefix: 'BENCH_', pg: 54380, postgrest: 3060, gateway: 3061, admin: 3062 },
+};
+
 export function stackConfig(profile = 'dev') {
-  const test = profile === 'test';
-  const dataDir = path.resolve(ROOT, (test ? env.TEST_STACK_DATA_DIR : env.STACK_DATA_DIR) ?? path.join('.data', test ? 'test' : 'dev'));
+  const p = PROFILES[profile] ?? PROFILES.dev;
+  const e = (name) => env[p.prefix + name];
+  const dataDir = path.resolve(ROOT, e('STACK_DATA_DIR') ?? path.join('.data', profile));
   return {
     profile,
     dataDir,
     pgData: path.join(dataDir, 'pg'),
-    pgPort: test ? int(env.TEST_PGPORT, 54330) : int(env.PGPORT, 54320),
-    postgrestPort: test ? int(env.TEST_POSTGREST_PORT, 3010) : int(env.POSTGREST_PORT, 3000),
-    postgrestAdminPort: test ? int(env.TEST_POSTGREST_ADMIN_PORT, 3012) : int(env.POSTGREST_ADMIN_PORT, 3002),
-    gatewayPort: test ? int(env.TEST_GATEWAY_PORT, 3011) : int(env.GATEWAY_PORT, 3001),
+    pgPort: int(e('PGPORT'), p.pg),
+    postgrestPort: int(e('POSTGREST_PORT'), p.postgrest),
+    postgrestAdminPort: int(e('POSTGREST_ADMIN_PORT'), p.admin),
+    gatewayPort: int(e('GATEWAY_PORT'), p.gateway),
     host: '127.0.0.1',
     dbName: env.DATABASE_NAME ?? 'dwaybank',
     owner: 'dwaybank_owner',
     authenticator: 'authenticator',
     gateway: 'dwaybank_gateway',
-    externalUrl: test ? env.TEST_DATABASE_URL : env.DATABASE_URL,
+    externalUrl: e('DATABASE_URL'),
   };
 }
 
@@ -288,12 +295,12 @@ export async function up(profile = 'dev', { fresh = false, quietLogs = false } =
   };
   try {
     const u = await prepareDatabase(cfg, { fresh });
-    if (profile === 'test') {
-      // bcrypt cost 12 is the production default; tests lower it to keep the suite fast.
-      await psql(u.root, `alter database ${cfg.dbName} set dwaybank.bcrypt_cost = '4'`);
-      // All test traffic comes from 127.0.0.1: lift the per-IP throttle (its own tests set it locally).
-      await psql(u.root, `alter database ${cfg.dbName} set dwaybank.ip_failure_limit = '100000'`);
-    }
+    // bcrypt cost 12 is the production default; tests lower it to keep the suite fast.
+    // Test and bench traffic all comes from 127.0.0.1: lift the per-IP throttle
+    // there (its own tests set it locally).
+    const settings = { test: { bcrypt_cost: '4', ip_failure_limit: '100000' }, bench: { ip_failure_limit: '100000000' } }[profile] ?? {};
+    for (const [k, v] of Object.entries(settings))
+      await psql(u.root, `alter database ${cfg.dbName} set dwaybank.${k} = '${v}'`);
     const logDir = path.join(cfg.dataDir, 'logs');
     fs.mkdirSync(logDir, { recursive: true });
     const gw = startProcess('gateway', process.execPath,
