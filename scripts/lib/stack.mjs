@@ -203,6 +203,10 @@ export async function prepareDatabase(cfg, { fresh = false } = {}) {
   if (exists) exists = (await q(`select 1 from pg_namespace where nspname = 'graphile_migrate'`, u.superuser)).stdout.trim() === '1';
   const menv = migrateEnv(cfg);
   if (!exists || fresh) {
+    // A fresh database starts with an empty development mailbox.
+    fs.rmSync(path.join(cfg.dataDir, 'outbox.log'), { force: true });
+    // pg_cron's launcher stays connected to its database: drop with FORCE first.
+    await q(`drop database if exists ${cfg.dbName} with (force)`);
     await $({ env: menv, cwd: ROOT })`${gm} reset --erase`;
   } else {
     await $({ env: menv, cwd: ROOT })`${gm} migrate`;
@@ -257,6 +261,7 @@ export function gatewayEnv(cfg, extra = {}) {
     JWT_ISSUER: env.JWT_ISSUER ?? 'https://auth.dwaybank.local',
     JWT_AUDIENCE: env.JWT_AUDIENCE ?? 'dwaybank-api',
     OUTBOX_SENDER: env.OUTBOX_SENDER ?? 'log',
+    OUTBOX_LOG_FILE: path.join(cfg.dataDir, 'outbox.log'),
     LOG_LEVEL: env.LOG_LEVEL ?? (cfg.profile === 'test' ? 'warn' : 'info'),
     ...extra,
   };
