@@ -152,13 +152,27 @@ begin
 end
 $$;
 
+-- What follows a correct password. Here: a new aal1 session. The MFA migration
+-- replaces this function so that a user with a second factor gets a pending
+-- sign-in (login_id, mfa_methods) instead; app.authenticate stays as it is.
+create function app_private.finish_password_login(user_id uuid, ip inet, user_agent text, device_fingerprint text,
+                                                  device_name text, now timestamptz)
+  returns table (status text, session_id uuid, refresh_token text, aal text, amr text[], expires_at timestamptz,
+                 login_id uuid, mfa_methods text[])
+  language sql volatile
+  set search_path = ''
+  as $$
+    select 'ok', s.session_id, s.refresh_token, 'aal1', '{pwd}'::text[], s.expires_at, null::uuid, null::text[]
+    from app_private.create_session(user_id, 'aal1', '{pwd}', ip, user_agent, device_fingerprint, device_name, now) s
+  $$;
+
 -- Sign-in with a password. Never raises for a wrong password, a lockout or a
 -- throttle: it returns a status, so the counters it wrote are committed.
 create function app.authenticate(email text, password text, ip inet default null, user_agent text default null,
                                  device_fingerprint text default null, device_name text default null,
                                  now timestamptz default now())
   returns table (status text, user_id uuid, role text, retry_after_seconds integer, session_id uuid,
-                 refresh_token text, aal text, amr text[], expires_at timestamptz)
+                 refresh_token text, aal text, amr text[], expires_at timestamptz, login_id uuid, mfa_methods text[])
   language plpgsql volatile security definer
   set search_path = pg_catalog, extensions, pg_temp
   as $$
@@ -168,7 +182,6 @@ declare
   v_hash text;
   v_retry integer;
   v_state app.lockout_state;
-  v_session record;
   v_role text;
 begin
   perform app.set_request_context(null, null, ip, user_agent);
@@ -180,7 +193,7 @@ begin
     v_retry := app_private.ip_retry_after(ip, now);
     if v_retry > 0 then
       perform audit.log_event('auth.ip.throttled', null, jsonb_build_object('ip', host(ip)), 'warning');
-      return query select 'throttled', null::uuid, null::text, v_retry, null::uuid, null::text, null::text, null::text[], null::timestamptz;
+      return query select 'throttled', null::uuid, null::text, v_retry, null::uuid, null::text, null::text, null::text[], null::timestamptz, null::uuid, null::text[];
       return;
     end if;
   end if;
@@ -191,7 +204,7 @@ begin
     if v_user.locked_until > now then
       v_state := app.handle_failed_login(v_email, now);
       return query select 'locked', null::uuid, null::text, greatest(1, v_state.retry_after_seconds), null::uuid, null::text,
-                          null::text, null::text[], null::timestamptz;
+                          null::text, null::text[], null::timestamptz, null::uuid, null::text[];
       return;
     end if;
     select s.password_hash into v_hash from app_private.user_secrets s where s.user_id = v_user.id;
@@ -201,7 +214,7 @@ begin
     if v_state.locked_until > now then
       v_state := app.handle_failed_login(v_email, now);
       return query select 'locked', null::uuid, null::text, greatest(1, v_state.retry_after_seconds), null::uuid, null::text,
-                          null::text, null::text[], null::timestamptz;
+                          null::text, null::text[], null::timestamptz, null::uuid, null::text[];
       return;
     end if;
   end if;
@@ -212,7 +225,7 @@ begin
   elsif extensions.crypt(app_private.password_input(password), v_hash) = v_hash then
     if v_user.status <> 'active' then
       perform audit.log_event('auth.login.refused', v_user.id, jsonb_build_object('status', v_user.status), 'warning');
-      return query select 'suspended', null::uuid, null::text, null::integer, null::uuid, null::text, null::text, null::text[], null::timestamptz;
+      return query select 'suspended', null::uuid, null::text, null::integer, null::uuid, null::text, null::text, null::text[], null::timestamptz, null::uuid, null::text[];
       return;
     end if;
     perform app.handle_successful_login(v_email, ip, user_agent, now);
@@ -223,10 +236,9 @@ begin
       perform audit.log_event('auth.password.rehashed', v_user.id, jsonb_build_object('cost', app_private.bcrypt_cost()));
     end if;
     v_role := case v_user.role when 'customer' then 'authenticated' else v_user.role end;
-    select * into v_session from app_private.create_session(v_user.id, 'aal1', '{pwd}', ip, user_agent,
-                                                            device_fingerprint, device_name, now);
-    return query select 'ok', v_user.id, v_role, null::integer, v_session.session_id, v_session.refresh_token,
-                        'aal1'::text, '{pwd}'::text[], v_session.expires_at;
+    return query select f.status, v_user.id, v_role, null::integer, f.session_id, f.refresh_token, f.aal, f.amr,
+                        f.expires_at, f.login_id, f.mfa_methods
+                 from app_private.finish_password_login(v_user.id, ip, user_agent, device_fingerprint, device_name, now) f;
     return;
   end if;
 
@@ -234,7 +246,7 @@ begin
     perform app_private.count_ip_failure(ip, now);
   end if;
   v_state := app.handle_failed_login(v_email, now);
-  return query select 'invalid', null::uuid, null::text, null::integer, null::uuid, null::text, null::text, null::text[], null::timestamptz;
+  return query select 'invalid', null::uuid, null::text, null::integer, null::uuid, null::text, null::text, null::text[], null::timestamptz, null::uuid, null::text[];
 end
 $$;
 comment on function app.authenticate(text, text, inet, text, text, text, timestamptz) is

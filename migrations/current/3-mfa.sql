@@ -1169,110 +1169,36 @@ comment on function app.complete_outbox(bigint, text) is
 grant execute on function app.complete_outbox(bigint, text) to :DATABASE_GATEWAY;
 
 ------------------------------------------------------------------------------
--- Sign-in with MFA: app.authenticate from 2-sessions.sql, unchanged except
--- that a user with an active factor gets status 'mfa_required' instead of a session.
+-- Sign-in with MFA: after a correct password, a user with an active factor gets
+-- a pending sign-in (login_id = the mfa_token's jti, 5 minutes) and the list of
+-- factors instead of a session. Replaces the version in 2-sessions.sql.
 ------------------------------------------------------------------------------
-create or replace function app.authenticate(email text, password text, ip inet default null, user_agent text default null,
-                                 device_fingerprint text default null, device_name text default null,
-                                 now timestamptz default now())
-  returns table (status text, user_id uuid, role text, retry_after_seconds integer, session_id uuid,
-                 refresh_token text, aal text, amr text[], expires_at timestamptz)
-  language plpgsql volatile security definer
-  set search_path = pg_catalog, extensions, pg_temp
+create or replace function app_private.finish_password_login(user_id uuid, ip inet, user_agent text, device_fingerprint text,
+                                                             device_name text, now timestamptz)
+  returns table (status text, session_id uuid, refresh_token text, aal text, amr text[], expires_at timestamptz,
+                 login_id uuid, mfa_methods text[])
+  language plpgsql volatile
+  set search_path = ''
   as $$
 declare
-  v_email extensions.citext := left(coalesce(authenticate.email, ''), 320);
-  v_user app.users;
-  v_hash text;
-  v_retry integer;
-  v_state app.lockout_state;
-  v_session record;
-  v_role text;
   v_methods text[];
   v_login app_private.mfa_logins;
 begin
-  perform app.set_request_context(null, null, ip, user_agent);
-  if password is null or char_length(password) > 1024 then
-    password := coalesce(left(password, 1024), '');
-  end if;
-
-  if ip is not null then
-    v_retry := app_private.ip_retry_after(ip, now);
-    if v_retry > 0 then
-      perform audit.log_event('auth.ip.throttled', null, jsonb_build_object('ip', host(ip)), 'warning');
-      return query select 'throttled', null::uuid, null::text, v_retry, null::uuid, null::text, null::text, null::text[], null::timestamptz;
-      return;
-    end if;
-  end if;
-
-  select * into v_user from app.users u where u.email = v_email and u.deleted_at is null;
-  if found then
-    perform app.set_request_context(v_user.id, null, ip, user_agent);
-    if v_user.locked_until > now then
-      v_state := app.handle_failed_login(v_email, now);
-      return query select 'locked', null::uuid, null::text, greatest(1, v_state.retry_after_seconds), null::uuid, null::text,
-                          null::text, null::text[], null::timestamptz;
-      return;
-    end if;
-    select s.password_hash into v_hash from app_private.user_secrets s where s.user_id = v_user.id;
-  else
-    select a.locked_until into v_state.locked_until from app_private.unknown_login_attempts a
-     where a.email_fingerprint = app_private.fingerprint(v_email::text);
-    if v_state.locked_until > now then
-      v_state := app.handle_failed_login(v_email, now);
-      return query select 'locked', null::uuid, null::text, greatest(1, v_state.retry_after_seconds), null::uuid, null::text,
-                          null::text, null::text[], null::timestamptz;
-      return;
-    end if;
-  end if;
-
-  if v_hash is null then
-    -- Same bcrypt work as a real check, so timing does not tell accounts apart.
-    perform extensions.crypt(app_private.password_input(password), extensions.gen_salt('bf', app_private.bcrypt_cost()));
-  elsif extensions.crypt(app_private.password_input(password), v_hash) = v_hash then
-    if v_user.status <> 'active' then
-      perform audit.log_event('auth.login.refused', v_user.id, jsonb_build_object('status', v_user.status), 'warning');
-      return query select 'suspended', null::uuid, null::text, null::integer, null::uuid, null::text, null::text, null::text[], null::timestamptz;
-      return;
-    end if;
-    perform app.handle_successful_login(v_email, ip, user_agent, now);
-    -- Upgrade the hash when the configured cost has risen since it was made.
-    if substr(v_hash, 5, 2)::integer < app_private.bcrypt_cost() then
-      update app_private.user_secrets s set password_hash = app_private.hash_password(password), updated_at = now
-       where s.user_id = v_user.id;
-      perform audit.log_event('auth.password.rehashed', v_user.id, jsonb_build_object('cost', app_private.bcrypt_cost()));
-    end if;
-    v_role := case v_user.role when 'customer' then 'authenticated' else v_user.role end;
-    -- MFA: with an active factor no session is created yet. session_id carries the
-    -- pending sign-in (the mfa_token's jti), amr the factors the user may answer with.
-    select array_agg(c.method order by c.method) into v_methods
-      from app.mfa_configs c where c.user_id = v_user.id and c.status = 'active';
-    if v_methods is not null then
-      insert into app_private.mfa_logins (user_id, methods, ip, user_agent, device_fingerprint, device_name, created_at, expires_at)
-      values (v_user.id, v_methods, ip, left(user_agent, 512), left(device_fingerprint, 256), left(device_name, 200), now,
-              now + make_interval(mins => app.setting('mfa_login_minutes', '5')::integer))
-      returning * into v_login;
-      perform audit.log_event('auth.mfa_required', v_user.id, jsonb_build_object('login_id', v_login.id, 'methods', v_methods));
-      return query select 'mfa_required', v_user.id, v_role, null::integer, v_login.id, null::text, 'aal1'::text, v_methods,
-                          v_login.expires_at;
-      return;
-    end if;
-    select * into v_session from app_private.create_session(v_user.id, 'aal1', '{pwd}', ip, user_agent,
-                                                            device_fingerprint, device_name, now);
-    return query select 'ok', v_user.id, v_role, null::integer, v_session.session_id, v_session.refresh_token,
-                        'aal1'::text, '{pwd}'::text[], v_session.expires_at;
+  select array_agg(c.method order by c.method) into v_methods
+    from app.mfa_configs c where c.user_id = finish_password_login.user_id and c.status = 'active';
+  if v_methods is not null then
+    insert into app_private.mfa_logins (user_id, methods, ip, user_agent, device_fingerprint, device_name, created_at, expires_at)
+    values (finish_password_login.user_id, v_methods, ip, left(user_agent, 512), left(device_fingerprint, 256),
+            left(device_name, 200), now, now + make_interval(mins => app.setting('mfa_login_minutes', '5')::integer))
+    returning * into v_login;
+    perform audit.log_event('auth.mfa_required', finish_password_login.user_id,
+      jsonb_build_object('login_id', v_login.id, 'methods', v_methods));
+    return query select 'mfa_required', null::uuid, null::text, 'aal1'::text, null::text[], v_login.expires_at,
+                        v_login.id, v_methods;
     return;
   end if;
-
-  if ip is not null then
-    perform app_private.count_ip_failure(ip, now);
-  end if;
-  v_state := app.handle_failed_login(v_email, now);
-  return query select 'invalid', null::uuid, null::text, null::integer, null::uuid, null::text, null::text, null::text[], null::timestamptz;
+  return query select 'ok', s.session_id, s.refresh_token, 'aal1'::text, '{pwd}'::text[], s.expires_at, null::uuid, null::text[]
+               from app_private.create_session(finish_password_login.user_id, 'aal1', '{pwd}', ip, user_agent,
+                                               device_fingerprint, device_name, now) s;
 end
 $$;
-comment on function app.authenticate(text, text, inet, text, text, text, timestamptz) is
-  'Password sign-in: per-IP throttle, lockout, bcrypt check, session creation. Returns a status instead of raising so failures are committed.
-With an active second factor: status mfa_required, no session; session_id is the pending sign-in (mfa_token jti, 5 minutes), amr the factors.
-Definer: reads password hashes in app_private.';
-grant execute on function app.authenticate(text, text, inet, text, text, text, timestamptz) to :DATABASE_GATEWAY;

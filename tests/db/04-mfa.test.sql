@@ -41,39 +41,39 @@ select throws_ok(format($$ select app.begin_totp_enrollment(%L, %L, 'v1.cipherte
 select count(*) as sessions_before from app.user_sessions where user_id = :'mal' \gset
 create temp table l1 as select * from app.authenticate('mallory@example.com', 'correct horse battery staple', '192.0.2.30', 'Firefox', 'fp-m', 'Laptop');
 select is((select status from l1), 'mfa_required', 'should demand MFA after a correct password');
-select is((select amr from l1), array['backup_codes', 'totp'], 'should name the available factors');
+select is((select mfa_methods from l1), array['backup_codes', 'totp'], 'should name the available factors');
 select is((select count(*) from app.user_sessions where user_id = :'mal'), :'sessions_before'::bigint, 'should not open a session before the second factor');
 select ok((select expires_at <= now() + interval '5 minutes' from l1), 'should let the pending sign-in live at most 5 minutes');
 
 -- TOTP replay
-select is((select status from app.verify_mfa_login((select session_id from l1), 'totp', null, :'step'::bigint, ip => '192.0.2.30')), 'replayed',
+select is((select status from app.verify_mfa_login((select login_id from l1), 'totp', null, :'step'::bigint, ip => '192.0.2.30')), 'replayed',
   'should refuse the step already used for confirmation');
-select is((select status from app.verify_mfa_login((select session_id from l1), 'totp', null, :'step'::bigint - 2, ip => '192.0.2.30')), 'failed',
+select is((select status from app.verify_mfa_login((select login_id from l1), 'totp', null, :'step'::bigint - 2, ip => '192.0.2.30')), 'failed',
   'should refuse a code two steps old');
-create temp table v1 as select * from app.verify_mfa_login((select session_id from l1), 'totp', null, :'step'::bigint + 1,
+create temp table v1 as select * from app.verify_mfa_login((select login_id from l1), 'totp', null, :'step'::bigint + 1,
   ip => '192.0.2.30', now => now() + interval '30 seconds');
 select is((select status from v1), 'ok', 'should accept the next step');
 select is((select aal from v1), 'aal2', 'should open an aal2 session');
 select is((select amr from v1), array['pwd', 'otp'], 'should list the methods used in amr');
 select is((select aal from app.user_sessions where id = (select session_id from v1)), 'aal2', 'should store aal2 on the session');
-select is((select status from app.verify_mfa_login((select session_id from l1), 'totp', null, :'step'::bigint + 2,
+select is((select status from app.verify_mfa_login((select login_id from l1), 'totp', null, :'step'::bigint + 2,
   now => now() + interval '60 seconds')), 'token_used', 'should accept an mfa_token only once');
 create temp table l2 as select * from app.authenticate('mallory@example.com', 'correct horse battery staple', '192.0.2.30', 'Firefox', 'fp-m');
-select is((select status from app.verify_mfa_login((select session_id from l2), 'totp', null, :'step'::bigint + 1,
+select is((select status from app.verify_mfa_login((select login_id from l2), 'totp', null, :'step'::bigint + 1,
   now => now() + interval '30 seconds')), 'replayed', 'should refuse the same code a second time');
 
 -- Backup codes
-select is((select status from app.verify_mfa_login((select session_id from l2), 'backup_codes', lower((select backup_codes[1] from c1)))), 'ok',
+select is((select status from app.verify_mfa_login((select login_id from l2), 'backup_codes', lower((select backup_codes[1] from c1)))), 'ok',
   'should accept a backup code (case and separators ignored)');
 create temp table l3 as select * from app.authenticate('mallory@example.com', 'correct horse battery staple', '192.0.2.30', 'Firefox', 'fp-m');
-select is((select status from app.verify_mfa_login((select session_id from l3), 'backup_codes', (select backup_codes[1] from c1))), 'failed',
+select is((select status from app.verify_mfa_login((select login_id from l3), 'backup_codes', (select backup_codes[1] from c1))), 'failed',
   'should accept a backup code only once');
 select throws_ok(format($$ select app.regenerate_backup_codes(%L, %L) $$, :'mal', (select session_id from s1)), 'PT403', null,
   'should need aal2 to regenerate backup codes');
 create temp table rc as select app.regenerate_backup_codes(:'mal', (select session_id from v1)) as codes;
-select is((select status from app.verify_mfa_login((select session_id from l3), 'backup_codes', (select backup_codes[2] from c1))), 'failed',
+select is((select status from app.verify_mfa_login((select login_id from l3), 'backup_codes', (select backup_codes[2] from c1))), 'failed',
   'should invalidate the old set when regenerating');
-select is((select status from app.verify_mfa_login((select session_id from l3), 'backup_codes', (select codes[1] from rc))), 'ok',
+select is((select status from app.verify_mfa_login((select login_id from l3), 'backup_codes', (select codes[1] from rc))), 'ok',
   'should accept a code of the new set');
 
 -- Rate limit: five failures in the window, then refusal with a retry time
@@ -83,8 +83,8 @@ create temp table p1 as select * from app.authenticate('peggy@example.com', 'cor
 select app.confirm_totp_enrollment(:'peg', (select session_id from p1),
   app.begin_totp_enrollment(:'peg', (select session_id from p1), 'v1.ciphertext-peggy000', 'k1'), :'step'::bigint);
 create temp table l4 as select * from app.authenticate('peggy@example.com', 'correct horse battery staple', '192.0.2.40', 'Firefox', 'fp-p');
-select app.verify_mfa_login((select session_id from l4), 'totp', null, null, ip => '192.0.2.40') from generate_series(1, 5);
-create temp table v6 as select * from app.verify_mfa_login((select session_id from l4), 'totp', null, :'step'::bigint + 1, ip => '192.0.2.40',
+select app.verify_mfa_login((select login_id from l4), 'totp', null, null, ip => '192.0.2.40') from generate_series(1, 5);
+create temp table v6 as select * from app.verify_mfa_login((select login_id from l4), 'totp', null, :'step'::bigint + 1, ip => '192.0.2.40',
   now => now() + interval '30 seconds');
 select is((select status from v6), 'rate_limited', 'should refuse the sixth code after five failures in the window, even a valid one');
 select ok((select retry_after_seconds between 1 and 900 from v6), 'should say when to try again');
@@ -92,7 +92,7 @@ select is((select array_agg(outcome order by id) from app.mfa_verification_attem
   array['failed', 'failed', 'failed', 'failed', 'failed', 'rate_limited'], 'should record every failed and refused attempt');
 create temp table l4b as select * from app.authenticate('peggy@example.com', 'correct horse battery staple', '192.0.2.40', 'Firefox', 'fp-p',
   now => now() + interval '16 minutes');
-select is((select status from app.verify_mfa_login((select session_id from l4b), 'totp', null, :'step'::bigint + 32,
+select is((select status from app.verify_mfa_login((select login_id from l4b), 'totp', null, :'step'::bigint + 32,
   now => now() + interval '16 minutes')), 'ok', 'should accept a valid code once the window has passed');
 select is((select failed_login_attempts from app.users where id = :'peg'), 0, 'should keep MFA failures apart from password failures');
 select set_config('dwaybank.mfa_max_attempts', '50', true);
@@ -108,14 +108,14 @@ select is((select count(*)::int from app_private.mfa_challenges c where c.user_i
 select is((select status from app.confirm_otp_enrollment(:'trent', (select session_id from ts), (select config_id from otp), '123456')), 'ok',
   'should activate SMS with the code sent');
 create temp table t1 as select * from app.authenticate('trent@example.com', 'correct horse battery staple');
-select is((select status from app.create_mfa_challenge(:'trent', 'sms', '654321', 'sealed-2', (select session_id from t1),
+select is((select status from app.create_mfa_challenge(:'trent', 'sms', '654321', 'sealed-2', (select login_id from t1),
   now => now() - interval '11 minutes')), 'ok', 'should send a code for a pending sign-in');
-select is((select status from app.verify_mfa_login((select session_id from t1), 'sms', '654321')), 'expired',
+select is((select status from app.verify_mfa_login((select login_id from t1), 'sms', '654321')), 'expired',
   'should refuse a code older than 10 minutes');
-select app.create_mfa_challenge(:'trent', 'sms', '111111', 'sealed-3', (select session_id from t1));
-select app.verify_mfa_login((select session_id from t1), 'sms', '000000') from generate_series(1, 4);
-select is((select status from app.verify_mfa_login((select session_id from t1), 'sms', '000000')), 'locked', 'should lock a code after 5 wrong tries');
-select is((select status from app.verify_mfa_login((select session_id from t1), 'sms', '111111')), 'locked',
+select app.create_mfa_challenge(:'trent', 'sms', '111111', 'sealed-3', (select login_id from t1));
+select app.verify_mfa_login((select login_id from t1), 'sms', '000000') from generate_series(1, 4);
+select is((select status from app.verify_mfa_login((select login_id from t1), 'sms', '000000')), 'locked', 'should lock a code after 5 wrong tries');
+select is((select status from app.verify_mfa_login((select login_id from t1), 'sms', '111111')), 'locked',
   'should refuse even the right code once it is locked');
 
 -- Outbox delivery drops the sealed content
@@ -128,13 +128,13 @@ select is((select count(*)::int from app_private.outbox where payload ? 'sealed'
 
 -- Trusted devices
 create temp table l5 as select * from app.authenticate('mallory@example.com', 'correct horse battery staple', '192.0.2.32', 'Firefox', 'fp-m');
-create temp table v5 as select * from app.verify_mfa_login((select session_id from l5), 'backup_codes', (select codes[3] from rc),
+create temp table v5 as select * from app.verify_mfa_login((select login_id from l5), 'backup_codes', (select codes[3] from rc),
   remember_device => true, device_fingerprint => 'fp-m');
 select is((select length(device_token) from v5), 43, 'should issue a device token when asked to remember the device');
 create temp table l6 as select * from app.authenticate('mallory@example.com', 'correct horse battery staple', '192.0.2.32', 'Firefox', 'fp-m');
-select is((select status from app.login_with_trusted_device((select session_id from l6), (select device_token from v5), 'fp-other')), 'untrusted',
+select is((select status from app.login_with_trusted_device((select login_id from l6), (select device_token from v5), 'fp-other')), 'untrusted',
   'should bind the device token to the device fingerprint');
-create temp table td as select * from app.login_with_trusted_device((select session_id from l6), (select device_token from v5), 'fp-m');
+create temp table td as select * from app.login_with_trusted_device((select login_id from l6), (select device_token from v5), 'fp-m');
 select is((select array[status, aal] || amr from td), array['ok', 'aal1', 'pwd', 'trusted_device'],
   'should skip the prompt on a remembered device with an aal1 session (amr trusted_device)');
 

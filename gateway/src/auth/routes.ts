@@ -26,7 +26,17 @@ const LoginBody = z
     device_fingerprint: optionalText(256),
     device_name: optionalText(200),
     device_token: optionalText(128).openapi({ description: 'From a remember_device MFA verification: skips the MFA prompt on this device (with the same device_fingerprint)' }),
+    device: z
+      .object({ fingerprint: z.string().min(1).max(256), name: optionalText(200), token: optionalText(128) })
+      .optional()
+      .openapi({ description: 'The device signing in (same as the flat device_* fields, which it overrides)' }),
   })
+  .transform(({ device, ...b }) => ({
+    ...b,
+    device_fingerprint: device?.fingerprint ?? b.device_fingerprint,
+    device_name: device?.name ?? b.device_name,
+    device_token: device?.token ?? b.device_token,
+  }))
   .openapi('LoginRequest');
 
 const MfaRequired = z
@@ -136,6 +146,9 @@ interface SessionRow {
   aal: 'aal1' | 'aal2' | null;
   amr: string[] | null;
   retry_after_seconds?: number | null;
+  /** With status mfa_required: the pending sign-in (the mfa_token's jti) and the factors to answer with. */
+  login_id?: string | null;
+  mfa_methods?: string[] | null;
 }
 
 export function authRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number }) {
@@ -176,7 +189,7 @@ export function authRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number })
       const ctx = requestContext(c, trustProxy);
       const row = await db.withTx(ctx, async (client) => {
         const r = await client.query<SessionRow>(
-          'select status, user_id, role, retry_after_seconds, session_id, refresh_token, aal, amr from app.authenticate($1, $2, $3::inet, $4, $5, $6)',
+          'select status, user_id, role, retry_after_seconds, session_id, refresh_token, aal, amr, login_id, mfa_methods from app.authenticate($1, $2, $3::inet, $4, $5, $6)',
           [b.email, b.password, ctx.ip, ctx.userAgent, b.device_fingerprint ?? null, b.device_name ?? null],
         );
         return r.rows[0]!;
@@ -185,15 +198,14 @@ export function authRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number })
         case 'ok':
           return c.json(await tokenPair(row), 200);
         case 'mfa_required': {
-          // session_id is the pending sign-in (the mfa_token's jti); amr lists the factors.
           if (b.device_token && b.device_fingerprint) {
             const trusted = await db.withTx(ctx, async (client) => (await client.query<SessionRow>(
               'select status, user_id, role, session_id, refresh_token, aal, amr from app.login_with_trusted_device($1, $2, $3, $4::inet, $5, $6)',
-              [row.session_id, b.device_token, b.device_fingerprint, ctx.ip, ctx.userAgent, b.device_name ?? null])).rows[0]!);
+              [row.login_id, b.device_token, b.device_fingerprint, ctx.ip, ctx.userAgent, b.device_name ?? null])).rows[0]!);
             if (trusted.status === 'ok') return c.json(await tokenPair(trusted), 200);
           }
-          const { token } = await tokens.sign('mfa', { sub: row.user_id!, methods: row.amr! }, { jti: row.session_id! });
-          return c.json({ mfa_required: true as const, mfa_token: token, methods: row.amr! }, 200);
+          const { token } = await tokens.sign('mfa', { sub: row.user_id!, methods: row.mfa_methods! }, { jti: row.login_id! });
+          return c.json({ mfa_required: true as const, mfa_token: token, methods: row.mfa_methods! }, 200);
         }
         case 'locked':
           throw loginFailures.locked(row.retry_after_seconds ?? null);
