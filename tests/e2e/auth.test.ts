@@ -266,7 +266,7 @@ describe('request errors', () => {
     expect(h.body).toEqual({ status: 'ok' });
     const doc = await gateway('/openapi.json');
     expect(doc.status).toBe(200);
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/auth/signup', '/auth/login', '/auth/refresh', '/auth/logout', '/.well-known/jwks.json', '/healthz']));
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/auth/signup', '/auth/login', '/auth/token/refresh', '/auth/logout', '/.well-known/jwks.json', '/healthz']));
     expect(doc.body.paths['/auth/login'].post.responses).toHaveProperty('429');
   });
 });

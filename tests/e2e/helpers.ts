@@ -84,7 +84,7 @@ export async function session(user: TestUser): Promise<TokenPair> {
   return r.body;
 }
 
-export const refresh = (refresh_token: string) => gateway<AuthReply>('/auth/refresh', { method: 'POST', json: { refresh_token } });
+export const refresh = (refresh_token: string) => gateway<AuthReply>('/auth/token/refresh', { method: 'POST', json: { refresh_token } });
 
 export const me = (token: string) => postgrest('/rpc/me', { method: 'POST', token, json: {} });
 

@@ -92,7 +92,7 @@ const login = createRoute({
 
 const refresh = createRoute({
   method: 'post',
-  path: '/auth/refresh',
+  path: '/auth/token/refresh',
   tags: ['auth'],
   summary: 'Exchange a refresh token for a new token pair',
   description: 'Each refresh token works once; replaying a rotated one ends the session (REFRESH_TOKEN_REUSED).',
