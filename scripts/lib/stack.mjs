@@ -206,7 +206,7 @@ export async function prepareDatabase(cfg, { fresh = false } = {}) {
     // A fresh database starts with an empty development mailbox.
     fs.rmSync(path.join(cfg.dataDir, 'outbox.log'), { force: true });
     // pg_cron's launcher stays connected to its database: drop with FORCE first.
-    await q(`drop database if exists ${cfg.dbName} with (force)`);
+    await q(`set client_min_messages = warning; drop database if exists ${cfg.dbName} with (force)`);
     await $({ env: menv, cwd: ROOT })`${gm} reset --erase`;
   } else {
     await $({ env: menv, cwd: ROOT })`${gm} migrate`;
