@@ -185,7 +185,7 @@ export async function stopPostgres(cfg, bin) {
 
 export async function psql(connUrl, sql, opts = {}) {
   const bin = opts.bin ?? 'psql';
-  return $`${bin} ${connUrl} -X -v ON_ERROR_STOP=1 -qAt -c ${sql}`;
+  return $({ env: { ...env, PGOPTIONS: '-c client_min_messages=warning' } })`${bin} ${connUrl} -X -v ON_ERROR_STOP=1 -qAt -c ${sql}`;
 }
 
 const gm = path.join(ROOT, 'node_modules', '.bin', 'graphile-migrate');
@@ -206,7 +206,7 @@ export async function prepareDatabase(cfg, { fresh = false } = {}) {
     // A fresh database starts with an empty development mailbox.
     fs.rmSync(path.join(cfg.dataDir, 'outbox.log'), { force: true });
     // pg_cron's launcher stays connected to its database: drop with FORCE first.
-    await q(`set client_min_messages = warning; drop database if exists ${cfg.dbName} with (force)`);
+    await q(`drop database if exists ${cfg.dbName} with (force)`);
     await $({ env: menv, cwd: ROOT })`${gm} reset --erase`;
   } else {
     await $({ env: menv, cwd: ROOT })`${gm} migrate`;
