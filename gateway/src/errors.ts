@@ -35,7 +35,10 @@ export const errors = {
   invalidJson: () => new ApiError(400, 'INVALID_JSON', 'The request body is not valid JSON.', 'Send a JSON object with Content-Type: application/json.'),
   validation: (details: ErrorBody['details']) =>
     new ApiError(400, 'VALIDATION_FAILED', 'Some fields are missing or not valid.', 'See details for each field.', {}, details),
-  payloadTooLarge: () => new ApiError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.', 'Send at most 64 KiB.'),
+  // The rest of the body stays unread: close the connection, or a keep-alive
+  // client would send its next request into the leftover bytes (socket hang up).
+  payloadTooLarge: () =>
+    new ApiError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.', 'Send at most 64 KiB.', { Connection: 'close' }),
   unsupportedMediaType: () =>
     new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'The request body must be JSON.', 'Send Content-Type: application/json.'),
   notFound: () => new ApiError(404, 'NOT_FOUND', 'There is no such endpoint.', 'See /openapi.json for the endpoints.'),
