@@ -171,6 +171,9 @@ create index audit_log_subject_idx on audit.audit_log (subject_user_id, occurred
 create index audit_log_row_idx on audit.audit_log (table_name, row_id, occurred_at desc) where kind = 'row';
 create index audit_log_event_idx on audit.audit_log (event_type, occurred_at desc) where kind = 'event';
 create index audit_log_request_idx on audit.audit_log (request_id) where request_id is not null;
+-- Time ranges ("everything between"): the log is appended in time order, so a
+-- BRIN index is a few pages and costs an insert almost nothing.
+create index audit_log_occurred_at_idx on audit.audit_log using brin (occurred_at) with (pages_per_range = 32);
 
 -- Which tables are tracked, which columns hold PII (fingerprinted) or secrets
 -- (never copied), and which column names the person a row is about.

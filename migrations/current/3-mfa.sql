@@ -72,6 +72,8 @@ create table app_private.mfa_backup_codes (
   used_at timestamptz
 );
 create index mfa_backup_codes_user_idx on app_private.mfa_backup_codes (user_id);
+-- Codes are checked and counted per factor (check_factor, get_user_mfa_methods).
+create index mfa_backup_codes_config_idx on app_private.mfa_backup_codes (config_id) where used_at is null;
 select audit.enable_tracking('app_private.mfa_backup_codes', 'user_id', secret_columns => '{code_hash}');
 
 -- A sign-in that passed the password and waits for the second factor. Its id
@@ -107,6 +109,8 @@ create table app_private.mfa_challenges (
   locked_at timestamptz
 );
 create index mfa_challenges_user_idx on app_private.mfa_challenges (user_id, method, created_at desc);
+-- The live code of a factor (check_challenge, create_challenge).
+create index mfa_challenges_config_idx on app_private.mfa_challenges (config_id, created_at desc) where consumed_at is null;
 select audit.enable_tracking('app_private.mfa_challenges', 'user_id', secret_columns => '{code_hash}');
 
 -- Every verification attempt, kept even when the request fails: feeds the rate
