@@ -27,7 +27,25 @@ insert into expected_grants values
   -- MFA: never the secret ciphertext or code hashes
   ('app.mfa_configs', 'authenticated+', 'select', '{id,user_id,method,status,label,device_fingerprint,created_at,confirmed_at,last_used_at,updated_at}'),
   ('app.mfa_verification_attempts', 'authenticated+', 'select', null),
-  ('app.trusted_devices', 'authenticated+', 'select', null);
+  ('app.trusted_devices', 'authenticated+', 'select', null),
+  -- KYC: customers read their own verifications and documents (never risk, decisions or screening) and may
+  -- correct the address of a pending one; compliance officers read everything KYC, reference data included
+  ('app.kyc_records', 'authenticated+', 'select', '{id,user_id,level,status,legal_first_name,legal_last_name,date_of_birth,nationality,address_line1,address_line2,city,postal_code,residence_country,id_document_type,id_document_number,decided_at,expires_at,renewal_of,submitted_at,created_at,updated_at}'),
+  ('app.kyc_records', 'compliance_officer', 'select', '{risk_score,risk_level,risk_factors,risk_assessed_at,first_approver_id,first_approved_at,reviewer_id,automated_decision,decision_reason,renewal_requested_at}'),
+  ('app.kyc_records', 'authenticated+', 'update', '{address_line1,address_line2,city,postal_code}'),
+  ('app.kyc_documents', 'authenticated+', 'select', '{id,kyc_record_id,user_id,document_type,issuing_country,document_number,expires_on,status,mime_type,size_bytes,created_at}'),
+  ('app.kyc_documents', 'compliance_officer', 'select', '{quality_score,quality_notes,reviewed_by,reviewed_at,updated_at}'),
+  ('app.kyc_compliance_checks', 'compliance_officer', 'select', null),
+  ('app.kyc_country_risk', 'compliance_officer', 'select', null),
+  ('app.watchlists', 'compliance_officer', 'select', null),
+  ('app.watchlist_entries', 'compliance_officer', 'select', null),
+  ('app.watchlist_names', 'compliance_officer', 'select', null),
+  ('api.my_kyc_verifications', 'authenticated+', 'select', null),
+  ('api.my_kyc_verifications', 'authenticated+', 'update', '{address_line1,address_line2,city,postal_code}'),
+  ('api.my_kyc_documents', 'authenticated+', 'select', null),
+  ('api.kyc_review_queue', 'compliance_officer', 'select', null),
+  ('api.kyc_checks', 'compliance_officer', 'select', null),
+  ('api.kyc_documents', 'compliance_officer', 'select', null);
 
 -- Expanded to one row per (object, role, privilege, column); '' for table-level privileges.
 create temporary view expected_matrix as
