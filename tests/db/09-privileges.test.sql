@@ -28,6 +28,9 @@ insert into expected_grants values
   ('app.mfa_configs', 'authenticated+', 'select', '{id,user_id,method,status,label,device_fingerprint,created_at,confirmed_at,last_used_at,updated_at}'),
   ('app.mfa_verification_attempts', 'authenticated+', 'select', null),
   ('app.trusted_devices', 'authenticated+', 'select', null),
+  -- account lifecycle (6-account.sql): the customer's own recoveries and passkeys (never key material)
+  ('app.account_recoveries', 'authenticated+', 'select', null),
+  ('app.webauthn_credentials', 'authenticated+', 'select', '{id,user_id,label,transports,device_type,backed_up,created_at,last_used_at}'),
   -- KYC: customers read their own verifications and documents (never risk, decisions or screening) and may
   -- correct the address of a pending one; compliance officers read everything KYC, reference data included
   ('app.kyc_records', 'authenticated+', 'select', '{id,user_id,level,status,legal_first_name,legal_last_name,date_of_birth,nationality,address_line1,address_line2,city,postal_code,residence_country,id_document_type,id_document_number,decided_at,expires_at,renewal_of,submitted_at,created_at,updated_at}'),
