@@ -108,7 +108,13 @@ insert into hot_queries values
      order by a.occurred_at desc limit 100$$),
   ('history of a row', $$select * from audit.audit_log a where a.kind = 'row' and a.table_name = 'app.users'
      and a.row_id = md5('plans-user-77')::uuid::text order by a.occurred_at desc limit 50$$),
-  ('audit entries of a request', $$select * from audit.audit_log a where a.request_id = 'plans-1234'$$);
+  ('audit entries of a request', $$select * from audit.audit_log a where a.request_id = 'plans-1234'$$),
+  -- The chain (5-audit.sql): the sealer reads the head and the unsealed entries; verify_chain walks a seq range.
+  ('audit chain head (seal)', $$select a.seq, a.hash from audit.audit_log a where a.seq is not null order by a.seq desc limit 1$$),
+  ('unsealed audit entries (seal)', $$select * from audit.audit_log a where a.seq is null order by a.id limit 1000$$),
+  ('audit chain range (verify)', $$select * from audit.audit_log a where a.seq between 1000 and 2000 order by a.seq, a.id$$),
+  ('recent security events', $$select * from audit.audit_log a where a.kind = 'event' and a.severity <> 'info'
+     and a.occurred_at > now() - interval '1 day' order by a.occurred_at desc limit 100$$);
 
 -- KYC (4-kyc.sql), when migrated: 1 user in 10 has a verification, most of
 -- them approved, with two documents and two screening results each.
