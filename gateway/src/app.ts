@@ -12,6 +12,8 @@ import { tokenRoutes } from './tokens/routes.js';
 import { loadEnv } from './env.js';
 import { createMfa, type Mfa } from './mfa/index.js';
 import { mfaRoutes } from './mfa/routes.js';
+import { createKyc } from './kyc/index.js';
+import { KYC_UPLOAD_PATH, kycRoutes } from './kyc/routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -65,7 +67,9 @@ export function createApp({ db, tokens, log, trustProxy, mfa: mfaDeps }: AppDeps
       durationMs: Math.round((performance.now() - started) * 10) / 10 }, 'request');
   });
 
-  app.use('*', bodyLimit({ maxSize: 64 * 1024, onError: () => { throw errors.payloadTooLarge(); } }));
+  // Document uploads set their own limit (kyc/routes.ts); everything else is small JSON.
+  const jsonLimit = bodyLimit({ maxSize: 64 * 1024, onError: () => { throw errors.payloadTooLarge(); } });
+  app.use('*', (c, next) => (c.req.method === 'POST' && c.req.path === KYC_UPLOAD_PATH ? next() : jsonLimit(c, next)));
 
   app.onError((err, c) => {
     const e = toApiError(err, log, c.get('requestId'));
@@ -79,6 +83,7 @@ export function createApp({ db, tokens, log, trustProxy, mfa: mfaDeps }: AppDeps
   app.route('/', tokenRoutes(tokens));
   app.route('/', authRoutes({ db, tokens, trustProxy }));
   app.route('/', mfaRoutes({ db, tokens, trustProxy, keys: mfa.keys, outbox: mfa.outbox, issuer: env.MFA_ISSUER }));
+  app.route('/', kycRoutes({ db, tokens, trustProxy, kyc: createKyc(env), log }));
   app.doc('/openapi.json', {
     openapi: '3.0.3',
     info: { title: 'DwayBank Foundation auth gateway', version: '0.1.0',

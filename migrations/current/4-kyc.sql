@@ -526,11 +526,14 @@ $$;
 ------------------------------------------------------------------------------
 -- Seed functions
 ------------------------------------------------------------------------------
+-- What a customer is told about their verification: never risk or screening.
+create type app.kyc_summary as (id uuid, level text, status text, submitted_at timestamptz, created_at timestamptz);
+
 create function api.initiate_kyc_verification(level text, legal_first_name text, legal_last_name text, date_of_birth date,
                                               nationality text, address_line1 text, city text, postal_code text,
                                               residence_country text, id_document_type text, id_document_number text,
                                               address_line2 text default null, now timestamptz default now())
-  returns app.kyc_records
+  returns app.kyc_summary
   language plpgsql volatile security definer
   set search_path = ''
   as $$
@@ -569,8 +572,7 @@ begin
   end;
   perform audit.log_event('kyc.initiated', v_user, jsonb_build_object('kyc_id', v_rec.id, 'level', v_rec.level));
   perform app_private.screen_kyc_record(v_rec.id, array['sanctions', 'pep'], v_now);
-  select * into v_rec from app.kyc_records r where r.id = v_rec.id;
-  return v_rec;
+  return row(v_rec.id, v_rec.level, v_rec.status, v_rec.submitted_at, v_rec.created_at)::app.kyc_summary;
 end
 $$;
 comment on function api.initiate_kyc_verification(text, text, text, date, text, text, text, text, text, text, text, text, timestamptz) is
@@ -583,7 +585,7 @@ grant execute on function api.initiate_kyc_verification(text, text, text, date, 
 -- The customer hands the verification over for review once the documents the
 -- level needs are uploaded: standard and enhanced an identity document,
 -- enhanced also a proof of address.
-create function api.submit_kyc_verification(kyc_id uuid) returns app.kyc_records
+create function api.submit_kyc_verification(kyc_id uuid) returns app.kyc_summary
   language plpgsql volatile security definer
   set search_path = ''
   as $$
@@ -614,7 +616,7 @@ begin
   perform app_private.refresh_kyc_risk(v_rec.id, now());
   perform audit.log_event('kyc.submitted', v_rec.user_id, jsonb_build_object('kyc_id', v_rec.id));
   select * into v_rec from app.kyc_records r where r.id = v_rec.id;
-  return v_rec;
+  return row(v_rec.id, v_rec.level, v_rec.status, v_rec.submitted_at, v_rec.created_at)::app.kyc_summary;
 end
 $$;
 comment on function api.submit_kyc_verification(uuid) is
