@@ -318,8 +318,7 @@ create function audit.protect_partition(partition regclass) returns void
   set search_path = ''
   as $$
 begin
-  execute format('drop trigger if exists _000_no_truncate on %s', partition);
-  execute format('create trigger _000_no_truncate before truncate on %s for each statement execute function audit.tg_audit_log__no_truncate()', partition);
+  execute format('create or replace trigger _000_no_truncate before truncate on %s for each statement execute function audit.tg_audit_log__no_truncate()', partition);
   execute format('revoke all on %s from public, anon, authenticated, compliance_officer, admin', partition);
 end
 $$;
@@ -392,13 +391,25 @@ create trigger _100_notify after insert on audit.audit_log
 -- mfa_attempt_retention_days (365), mfa_challenge_retention_days (7),
 -- outbox_retention_days (30), kyc_retention_years (5), erasure_grace_days (30).
 ------------------------------------------------------------------------------
-create function audit.partition_under_hold(range_from timestamptz, range_to timestamptz) returns boolean
-  language sql stable
+-- A hold covers a partition when its period overlaps the partition's month and
+-- it names no one, or the partition holds entries about the person it names.
+create function audit.partition_under_hold(partition regclass, range_from timestamptz, range_to timestamptz) returns boolean
+  language plpgsql stable
   set search_path = ''
   as $$
-    select exists (select from audit.legal_holds h
-                   where h.released_at is null and h.period && tstzrange(range_from, range_to, '[)'))
-  $$;
+declare
+  v_held boolean;
+begin
+  if exists (select from audit.legal_holds h where h.released_at is null and h.subject_user_id is null
+               and h.period && tstzrange(range_from, range_to, '[)')) then
+    return true;
+  end if;
+  execute format('select exists (select from %s a join audit.legal_holds h on h.subject_user_id = a.subject_user_id
+                                 where h.released_at is null and h.period && tstzrange($1, $2, ''[)''))', partition)
+    into v_held using range_from, range_to;
+  return v_held;
+end
+$$;
 
 create function audit.drop_expired_partitions(now timestamptz default now()) returns integer
   language plpgsql volatile
@@ -425,7 +436,7 @@ begin
     v_from := to_date(substr(v_part.relname, 11), 'YYYY_MM')::timestamp at time zone 'UTC';
     v_to := v_from + interval '1 month';
     continue when v_to > v_cutoff;
-    if audit.partition_under_hold(v_from, v_to) then
+    if audit.partition_under_hold(('audit.' || quote_ident(v_part.relname))::regclass, v_from, v_to) then
       perform audit.log_event('audit.partition.held', null, jsonb_build_object('partition', v_part.relname));
       continue;
     end if;
