@@ -67,9 +67,10 @@ export function createApp({ db, tokens, log, trustProxy, mfa: mfaDeps }: AppDeps
       durationMs: Math.round((performance.now() - started) * 10) / 10 }, 'request');
   });
 
-  // Document uploads set their own limit (kyc/routes.ts); everything else is small JSON.
+  // Multipart document uploads set their own limit (kyc/routes.ts); everything else is small JSON.
   const jsonLimit = bodyLimit({ maxSize: 64 * 1024, onError: () => { throw errors.payloadTooLarge(); } });
-  app.use('*', (c, next) => (c.req.method === 'POST' && c.req.path === KYC_UPLOAD_PATH ? next() : jsonLimit(c, next)));
+  app.use('*', (c, next) => (c.req.method === 'POST' && c.req.path === KYC_UPLOAD_PATH
+    && /^multipart\/form-data/i.test(c.req.header('content-type') ?? '') ? next() : jsonLimit(c, next)));
 
   app.onError((err, c) => {
     const e = toApiError(err, log, c.get('requestId'));

@@ -350,6 +350,19 @@ create function app_private.kyc_clock(requested timestamptz) returns timestamptz
                 then pg_catalog.now() else requested end
   $$;
 
+-- PostgREST runs GET /rpc/... in a read-only transaction: a call that writes
+-- answers with a clear 405 instead of the database's read-only error.
+create function app_private.assert_kyc_writable() returns void
+  language plpgsql stable
+  set search_path = ''
+  as $$
+begin
+  if pg_catalog.current_setting('transaction_read_only') = 'on' then
+    raise exception 'This call changes data.' using errcode = 'PT405', detail = 'METHOD_NOT_ALLOWED', hint = 'Use POST.';
+  end if;
+end
+$$;
+
 create function app_private.kyc_risk_level(score integer) returns text
   language sql immutable strict
   set search_path = ''
@@ -542,6 +555,7 @@ declare
   v_now timestamptz := app_private.kyc_clock(now);
   v_rec app.kyc_records;
 begin
+  perform app_private.assert_kyc_writable();
   if v_user is null then
     raise exception 'Sign in to start a verification.' using errcode = 'PT401', detail = 'INVALID_TOKEN', hint = 'Send an access token.';
   end if;
@@ -592,6 +606,7 @@ create function api.submit_kyc_verification(kyc_id uuid) returns app.kyc_summary
 declare
   v_rec app.kyc_records;
 begin
+  perform app_private.assert_kyc_writable();
   select * into v_rec from app.kyc_records r
    where r.id = submit_kyc_verification.kyc_id and r.user_id = app.current_user_id() for update;
   if not found then
@@ -651,6 +666,7 @@ declare
   v_rec app.kyc_records;
   v_level text;
 begin
+  perform app_private.assert_kyc_writable();
   if not v_automated and v_role <> 'compliance_officer' then
     raise exception 'Only a compliance officer can decide a verification.' using errcode = 'PT403', detail = 'FORBIDDEN',
       hint = 'Ask a compliance officer to review it.';
@@ -848,6 +864,7 @@ create function api.resolve_kyc_check(check_id uuid, resolution text, note text)
 declare
   v_check app.kyc_compliance_checks;
 begin
+  perform app_private.assert_kyc_writable();
   if app.caller_role() <> 'compliance_officer' then
     raise exception 'Only a compliance officer can resolve a check.' using errcode = 'PT403', detail = 'FORBIDDEN',
       hint = 'Ask a compliance officer.';
@@ -898,6 +915,7 @@ create function api.review_kyc_document(document_id uuid, status text, quality_s
 declare
   v_doc app.kyc_documents;
 begin
+  perform app_private.assert_kyc_writable();
   if app.caller_role() <> 'compliance_officer' then
     raise exception 'Only a compliance officer can assess a document.' using errcode = 'PT403', detail = 'FORBIDDEN',
       hint = 'Ask a compliance officer.';

@@ -501,7 +501,7 @@ begin
 end
 $$;
 
-create function api.request_account_deletion() returns jsonb
+create function api.request_account_deletion(confirm_email text) returns jsonb
   language plpgsql volatile security definer
   set search_path = ''
   as $$
@@ -511,16 +511,21 @@ begin
   if v_user is null then
     raise exception 'Sign in first.' using errcode = 'PT401', detail = 'UNAUTHENTICATED', hint = 'Send an access token.';
   end if;
+  -- Deleting an account cannot be undone by the customer: they confirm it by typing their address.
+  if not exists (select from app.users u where u.id = v_user and lower(u.email::text) = lower(confirm_email)) then
+    raise exception 'Confirm the deletion with your e-mail address.' using errcode = 'PT400', detail = 'CONFIRMATION_REQUIRED',
+      hint = 'Send confirm_email with the address of this account.';
+  end if;
   -- aal2 (a recent second-factor check) for users with MFA; a recent sign-in otherwise.
   perform app.assert_step_up();
   return app_private.request_account_deletion(v_user);
 end
 $$;
-comment on function api.request_account_deletion() is
+comment on function api.request_account_deletion(text) is
   'Deletes the caller''s account: signed out everywhere at once, personal data erased after a 30-day grace period.
-Needs a recent second-factor check (aal2, POST /auth/mfa/step-up). KYC evidence is kept, restricted, for the AML retention period.
+Confirmed with the account''s e-mail address; needs a recent second-factor check (aal2, POST /auth/mfa/step-up). KYC evidence is kept, restricted, for the AML retention period.
 Definer: soft-deletes the account and revokes sessions and trusted devices, which customers cannot write.';
-grant execute on function api.request_account_deletion() to authenticated;
+grant execute on function api.request_account_deletion(text) to authenticated;
 
 -- Irreversibly removes a person's data: every row of every table that refers
 -- to the account (found through foreign keys, so tables added later are

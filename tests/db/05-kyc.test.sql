@@ -1,7 +1,7 @@
 -- KYC/AML: lifecycle, screening of name variants, four-eyes approval, expiry and
 -- renewal, and what customers may (not) read or write.
 begin;
-select plan(67);
+select plan(68);
 
 select tests.create_user('carol@example.com') as carol \gset
 select tests.create_user('dave@example.com') as dave \gset
@@ -226,6 +226,13 @@ select ok(exists (select from pg_temp.plan(format('select r.id, r.status, r.leve
                   where p like '%Index Only Scan using kyc_records_user_latest_idx%'),
   'should answer the status check from an index-only scan');
 reset enable_seqscan;
+
+-- GET /rpc/... runs read-only: a writing call says so instead of leaking the database's error
+select set_config('transaction_read_only', 'on', true);
+select tests.authenticate_as(:'dave');
+select throws_ok(format($$ select api.submit_kyc_verification(%L) $$, :'dave_kyc'), 'PT405', 'This call changes data.',
+  'should answer a writing call in a read-only transaction with 405 (METHOD_NOT_ALLOWED)');
+select tests.clear_authentication();
 
 select * from finish();
 rollback;

@@ -2,7 +2,7 @@
 -- of tampering, append-only guards, partitions ahead, retention under legal
 -- hold, GDPR export and erasure, reports, maintenance jobs.
 begin;
-select plan(63);
+select plan(64);
 
 -- Tampering, as an attacker with superuser would: triggers off
 -- (session_replication_role = replica). The change and its verdict happen in a
@@ -154,11 +154,13 @@ select is(api.export_user_data(:'zelda') -> 'profile' ->> 'id', :'zelda', 'shoul
 select tests.clear_authentication();
 
 select tests.authenticate_as(:'zelda', null);
-select throws_ok($$ select api.request_account_deletion() $$, 'PT403', null,
+select throws_ok($$ select api.request_account_deletion('zelda.quixotl@example.com') $$, 'PT403', null,
   'should refuse a deletion request without a recent sign-in or second factor (STEP_UP_REQUIRED)');
 select tests.clear_authentication();
 select tests.authenticate_as(:'zelda', :'zelda_session');
-select is(api.request_account_deletion() ->> 'status', 'deleted', 'should delete the account at once on request');
+select throws_ok($$ select api.request_account_deletion(null) $$, 'PT400', null,
+  'should refuse a deletion request not confirmed with the account''s e-mail address (CONFIRMATION_REQUIRED)');
+select is(api.request_account_deletion('Zelda.Quixotl@example.com') ->> 'status', 'deleted', 'should delete the account at once on request');
 select tests.clear_authentication();
 select is((select row(status, deleted_at is not null)::text from app.users where id = :'zelda'), '(deleted,t)', 'should soft-delete the account');
 select is((select count(*)::int from app.user_sessions where user_id = :'zelda' and revoked_at is null), 0, 'should revoke every session');
