@@ -12,6 +12,7 @@ import { tokenRoutes } from './tokens/routes.js';
 import { loadEnv } from './env.js';
 import { createMfa, type Mfa } from './mfa/index.js';
 import { mfaRoutes } from './mfa/routes.js';
+import { accountApp } from './account/index.js';
 import { createKyc } from './kyc/index.js';
 import { KYC_UPLOAD_PATH, kycRoutes } from './kyc/routes.js';
 
@@ -84,6 +85,7 @@ export function createApp({ db, tokens, log, trustProxy, mfa: mfaDeps }: AppDeps
   app.route('/', tokenRoutes(tokens));
   app.route('/', authRoutes({ db, tokens, trustProxy }));
   app.route('/', mfaRoutes({ db, tokens, trustProxy, keys: mfa.keys, outbox: mfa.outbox, issuer: env.MFA_ISSUER }));
+  app.route('/', accountApp({ db, tokens, trustProxy, outbox: mfa.outbox }));
   app.route('/', kycRoutes({ db, tokens, trustProxy, kyc: createKyc(env), log }));
   app.doc('/openapi.json', {
     openapi: '3.0.3',

@@ -354,7 +354,8 @@ begin
   if ip is not null then
     select count(*), min(r.created_at) into v_count, v_oldest from app_private.account_requests r
      where r.kind = 'password_reset' and r.ip = request_password_reset.ip and r.created_at > v_since;
-    if v_count >= app.setting('password_reset_ip_limit', '20')::integer then
+    -- Defaults to the sign-in throttle's limit (lifted for test traffic, which all comes from one address).
+    if v_count >= app.setting('password_reset_ip_limit', app.setting('ip_failure_limit', '50'))::integer then
       v_retry := greatest(v_retry, ceil(extract(epoch from (v_oldest + make_interval(secs => v_window) - now)))::integer);
     end if;
   end if;
@@ -384,7 +385,7 @@ end
 $$;
 comment on function app.request_password_reset(text, inet, text, timestamptz) is
   'Sends a password reset link (30 minutes, single use; a newer request invalidates the older link) if the address has an active account.
-Answers `accepted` either way; `rate_limited` after 3 requests per address or 20 per client address in an hour, counted alike for unknown addresses.
+Answers `accepted` either way; `rate_limited` after 3 requests per address or 50 (dwaybank.ip_failure_limit) per client address in an hour, counted alike for unknown addresses.
 Definer: writes token hashes and the outbox.';
 grant execute on function app.request_password_reset(text, inet, text, timestamptz) to :DATABASE_GATEWAY;
 
@@ -677,7 +678,7 @@ begin
 end
 $$;
 
-create function api.approve_account_recovery(recovery_id uuid, now timestamptz default now())
+create function api.approve_account_recovery(recovery_id uuid)
   returns app.account_recoveries
   language plpgsql volatile security definer
   set search_path = ''
@@ -700,27 +701,27 @@ begin
       hint = 'Only pending recoveries can be approved.';
   end if;
   if v_recovery.first_approver is null then
-    update app.account_recoveries r set first_approver = v_staff, first_approved_at = now where r.id = v_recovery.id
+    update app.account_recoveries r set first_approver = v_staff, first_approved_at = pg_catalog.now() where r.id = v_recovery.id
     returning * into v_recovery;
   elsif v_recovery.first_approver = v_staff then
     raise exception 'A second, different staff member must approve.' using errcode = 'PT409', detail = 'FOUR_EYES_REQUIRED',
       hint = 'Ask a colleague to approve this recovery.';
   else
-    update app.account_recoveries r set second_approver = v_staff, second_approved_at = now, status = 'approved'
+    update app.account_recoveries r set second_approver = v_staff, second_approved_at = pg_catalog.now(), status = 'approved'
      where r.id = v_recovery.id
     returning * into v_recovery;
     perform app_private.queue_email(v_recovery.user_id, 'account_recovery_approved',
-      jsonb_build_object('recovery_id', v_recovery.id, 'not_before', v_recovery.not_before), now);
+      jsonb_build_object('recovery_id', v_recovery.id, 'not_before', v_recovery.not_before), pg_catalog.now());
   end if;
   perform audit.log_event('account.recovery.approved', v_recovery.user_id,
     jsonb_build_object('recovery_id', v_recovery.id, 'approval', case when v_recovery.second_approver is null then 1 else 2 end), 'warning');
   return v_recovery;
 end
 $$;
-comment on function api.approve_account_recovery(uuid, timestamptz) is
+comment on function api.approve_account_recovery(uuid) is
   'Approves an account recovery (compliance officer or admin, at aal2). Two different staff members must approve, neither the customer.
 Definer: writes recoveries, which no API role may write; the function checks the four-eyes rule itself.';
-grant execute on function api.approve_account_recovery(uuid, timestamptz) to compliance_officer, admin;
+grant execute on function api.approve_account_recovery(uuid) to compliance_officer, admin;
 
 create function app_private.close_recovery(recovery_id uuid, status text, by_user uuid, reason text, now timestamptz)
   returns app.account_recoveries
@@ -746,7 +747,7 @@ begin
 end
 $$;
 
-create function api.reject_account_recovery(recovery_id uuid, reason text default null, now timestamptz default now())
+create function api.reject_account_recovery(recovery_id uuid, reason text default null)
   returns app.account_recoveries
   language plpgsql volatile security definer
   set search_path = ''
@@ -758,15 +759,15 @@ begin
     raise exception 'Nobody may decide on the recovery of their own account.' using errcode = 'PT403', detail = 'FOUR_EYES_REQUIRED',
       hint = 'Ask a colleague.';
   end if;
-  return app_private.close_recovery(recovery_id, 'rejected', v_staff, reason, now);
+  return app_private.close_recovery(recovery_id, 'rejected', v_staff, reason, pg_catalog.now());
 end
 $$;
-comment on function api.reject_account_recovery(uuid, text, timestamptz) is
+comment on function api.reject_account_recovery(uuid, text) is
   'Rejects an open account recovery (compliance officer or admin, at aal2); the customer is notified.
 Definer: writes recoveries, which no API role may write.';
-grant execute on function api.reject_account_recovery(uuid, text, timestamptz) to compliance_officer, admin;
+grant execute on function api.reject_account_recovery(uuid, text) to compliance_officer, admin;
 
-create function api.cancel_account_recovery(now timestamptz default now())
+create function api.cancel_account_recovery()
   returns app.account_recoveries
   language plpgsql volatile security definer
   set search_path = ''
@@ -780,13 +781,13 @@ begin
     raise exception 'Your account has no open recovery.' using errcode = 'PT404', detail = 'RECOVERY_NOT_FOUND',
       hint = 'Nothing to cancel.';
   end if;
-  return app_private.close_recovery(v_id, 'cancelled', app.current_user_id(), 'cancelled by the customer', now);
+  return app_private.close_recovery(v_id, 'cancelled', app.current_user_id(), 'cancelled by the customer', pg_catalog.now());
 end
 $$;
-comment on function api.cancel_account_recovery(timestamptz) is
+comment on function api.cancel_account_recovery() is
   'Cancels the caller''s open account recovery (e.g. one they did not ask for).
 Definer: writes recoveries, which no API role may write; acts only on the caller''s own.';
-grant execute on function api.cancel_account_recovery(timestamptz) to authenticated;
+grant execute on function api.cancel_account_recovery() to authenticated;
 
 create function app.cancel_account_recovery(login_id uuid, ip inet default null, user_agent text default null,
                                             now timestamptz default now())
@@ -854,7 +855,7 @@ begin
 end
 $$;
 
-create function api.complete_account_recovery(recovery_id uuid, now timestamptz default now())
+create function api.complete_account_recovery(recovery_id uuid)
   returns app.account_recoveries
   language plpgsql volatile security definer
   set search_path = ''
@@ -862,13 +863,13 @@ create function api.complete_account_recovery(recovery_id uuid, now timestamptz 
 declare
   v_staff uuid := app_private.assert_recovery_staff();
 begin
-  return app_private.complete_recovery(recovery_id, v_staff, now);
+  return app_private.complete_recovery(recovery_id, v_staff, pg_catalog.now());
 end
 $$;
-comment on function api.complete_account_recovery(uuid, timestamptz) is
+comment on function api.complete_account_recovery(uuid) is
   'Completes an approved account recovery after its waiting period: removes every second factor, trusted device and session (the customer must enrol again).
 Staff at aal2. Definer: deletes secret material in app_private.';
-grant execute on function api.complete_account_recovery(uuid, timestamptz) to compliance_officer, admin;
+grant execute on function api.complete_account_recovery(uuid) to compliance_officer, admin;
 
 create function app.complete_due_account_recoveries(now timestamptz default now()) returns integer
   language plpgsql volatile
@@ -1332,7 +1333,7 @@ begin
 end
 $$;
 
-create function api.remove_passkey(passkey_id uuid, now timestamptz default now()) returns boolean
+create function api.remove_passkey(passkey_id uuid) returns boolean
   language plpgsql volatile security definer
   set search_path = ''
   as $$
@@ -1340,13 +1341,13 @@ begin
   if app.current_user_id() is null then
     raise exception 'Sign in first.' using errcode = 'PT401', detail = 'INVALID_TOKEN', hint = 'Send an access token.';
   end if;
-  return app_private.remove_passkey(app.current_user_id(), passkey_id, now);
+  return app_private.remove_passkey(app.current_user_id(), passkey_id, pg_catalog.now());
 end
 $$;
-comment on function api.remove_passkey(uuid, timestamptz) is
+comment on function api.remove_passkey(uuid) is
   'Removes one of the caller''s passkeys. Needs a fresh aal2 session; the last passkey cannot go where the account''s policy requires MFA and no other factor exists.
 Definer: deletes MFA rows; the function checks ownership itself.';
-grant execute on function api.remove_passkey(uuid, timestamptz) to authenticated;
+grant execute on function api.remove_passkey(uuid) to authenticated;
 
 create function app.remove_passkey(user_id uuid, session_id uuid, passkey_id uuid, ip inet default null,
                                    user_agent text default null, now timestamptz default now())

@@ -1,0 +1,187 @@
+// The account security page: sign in (password, then passkey or authenticator
+// code; or passwordless with a passkey), list and revoke sessions, register a
+// passkey, set up an authenticator app. Talks only to the gateway (same origin).
+// The access token lives in memory only.
+'use strict';
+
+const { startRegistration, startAuthentication, browserSupportsWebAuthn } = window.SimpleWebAuthnBrowser;
+const $ = (id) => document.getElementById(id);
+const state = { accessToken: null, refreshToken: null, mfaToken: null, totpConfig: null };
+
+function show(message, isError = false) {
+  const el = $('message');
+  el.textContent = message;
+  el.className = isError ? 'error' : '';
+  el.hidden = !message;
+}
+
+async function api(path, { method = 'POST', body, auth = true } = {}) {
+  const headers = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (auth && state.accessToken) headers.authorization = `Bearer ${state.accessToken}`;
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!res.ok) {
+    const err = new Error(data && data.message ? data.message : `Request failed (${res.status})`);
+    err.code = data && data.code;
+    throw err;
+  }
+  return data;
+}
+
+function view(name) {
+  $('signin').hidden = name !== 'signin';
+  $('mfa').hidden = name !== 'mfa';
+  $('account').hidden = name !== 'account';
+}
+
+async function signedIn(tokens) {
+  state.accessToken = tokens.access_token;
+  state.refreshToken = tokens.refresh_token;
+  state.mfaToken = null;
+  view('account');
+  await Promise.all([loadSessions(), loadPasskeys()]);
+}
+
+function text(tag, value, className) {
+  const el = document.createElement(tag);
+  el.textContent = value;
+  if (className) el.className = className;
+  return el;
+}
+
+async function loadSessions() {
+  const { sessions } = await api('/auth/sessions', { method: 'GET' });
+  const body = $('sessions').querySelector('tbody');
+  body.replaceChildren();
+  for (const s of sessions) {
+    const tr = document.createElement('tr');
+    tr.dataset.sessionId = s.id;
+    const device = text('td', s.device_name || (s.user_agent || 'Unknown device').slice(0, 60), s.current ? 'current' : '');
+    if (s.current) device.append(text('span', 'this device', 'tag'));
+    tr.append(device, text('td', s.ip || ''), text('td', `${s.amr.join(' + ')} (${s.aal})`),
+      text('td', new Date(s.last_activity_at).toLocaleString()));
+    const cell = document.createElement('td');
+    if (!s.current) {
+      const b = text('button', 'Revoke', 'danger');
+      b.type = 'button';
+      b.addEventListener('click', () => run(async () => {
+        await api(`/auth/sessions/${s.id}`, { method: 'DELETE' });
+        show('The session was signed out.');
+        await loadSessions();
+      }));
+      cell.append(b);
+    }
+    tr.append(cell);
+    body.append(tr);
+  }
+}
+
+async function loadPasskeys() {
+  const { passkeys } = await api('/auth/passkeys', { method: 'GET' });
+  const list = $('passkeys');
+  list.replaceChildren(...passkeys.map((p) => text('li',
+    `${p.label || 'Passkey'} · added ${new Date(p.created_at).toLocaleDateString()}${p.last_used_at ? ` · last used ${new Date(p.last_used_at).toLocaleString()}` : ''}`)));
+  if (passkeys.length === 0) list.append(text('li', 'No passkey yet.'));
+}
+
+function showBackupCodes(codes) {
+  if (!codes || codes.length === 0) return;
+  $('backup-code-list').replaceChildren(...codes.map((c) => text('li', c)));
+  $('backup-codes').hidden = false;
+}
+
+async function run(fn) {
+  try {
+    await fn();
+  } catch (e) {
+    show(e.message || String(e), true);
+  }
+}
+
+$('signin-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  run(async () => {
+    show('');
+    const r = await api('/auth/login', { body: { email: $('email').value, password: $('password').value }, auth: false });
+    $('password').value = '';
+    if (r.mfa_required) {
+      state.mfaToken = r.mfa_token;
+      $('mfa-passkey-button').hidden = !r.methods.includes('webauthn');
+      $('mfa-totp-form').hidden = !r.methods.includes('totp');
+      view('mfa');
+      return;
+    }
+    await signedIn(r);
+    show('You are signed in.');
+  });
+});
+
+$('passwordless-button').addEventListener('click', () => run(async () => {
+  const optionsJSON = await api('/auth/passkeys/login/options', { body: {}, auth: false });
+  const response = await startAuthentication({ optionsJSON });
+  await signedIn(await api('/auth/passkeys/login/verify', { body: { response }, auth: false }));
+  show('You are signed in with a passkey.');
+}));
+
+$('mfa-passkey-button').addEventListener('click', () => run(async () => {
+  const optionsJSON = await api('/auth/passkeys/login/options', { body: { mfa_token: state.mfaToken }, auth: false });
+  const response = await startAuthentication({ optionsJSON });
+  await signedIn(await api('/auth/passkeys/login/verify', { body: { mfa_token: state.mfaToken, response }, auth: false }));
+  show('You are signed in with your passkey as second factor.');
+}));
+
+$('mfa-totp-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  run(async () => {
+    const r = await api('/auth/mfa/verify', { body: { mfa_token: state.mfaToken, method: 'totp', code: $('mfa-code').value.trim() }, auth: false });
+    $('mfa-code').value = '';
+    await signedIn(r);
+    show('You are signed in.');
+  });
+});
+
+$('signout-button').addEventListener('click', () => run(async () => {
+  await api('/auth/logout', { body: undefined });
+  state.accessToken = null;
+  state.refreshToken = null;
+  $('backup-codes').hidden = true;
+  $('totp-enroll').hidden = true;
+  view('signin');
+  show('You are signed out.');
+}));
+
+$('passkey-register-button').addEventListener('click', () => run(async () => {
+  const optionsJSON = await api('/auth/passkeys/register/options', { body: {} });
+  const response = await startRegistration({ optionsJSON });
+  const r = await api('/auth/passkeys/register/verify', { body: { response, label: 'This device' } });
+  showBackupCodes(r.backup_codes);
+  await loadPasskeys();
+  show('Your passkey is registered.');
+}));
+
+$('totp-enroll-button').addEventListener('click', () => run(async () => {
+  const r = await api('/auth/mfa/totp/enroll', { body: { label: 'Authenticator app' } });
+  state.totpConfig = r.config_id;
+  const svg = new DOMParser().parseFromString(r.qr_svg, 'image/svg+xml').documentElement;
+  $('totp-qr').replaceChildren(document.importNode(svg, true));
+  $('totp-secret').textContent = r.secret;
+  $('totp-enroll').hidden = false;
+}));
+
+$('totp-confirm-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  run(async () => {
+    const r = await api('/auth/mfa/totp/confirm', { body: { config_id: state.totpConfig, code: $('totp-code').value.trim() } });
+    $('totp-enroll').hidden = true;
+    showBackupCodes(r.backup_codes);
+    show('Your authenticator app is set up.');
+  });
+});
+
+if (!browserSupportsWebAuthn()) {
+  $('passwordless-button').hidden = true;
+  $('passkey-register-button').disabled = true;
+}
+view('signin');
