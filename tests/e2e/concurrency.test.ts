@@ -86,6 +86,7 @@ describe('concurrency', () => {
 
   it('creates exactly one KYC record from parallel initiate_kyc_verification calls', async () => {
     const u = await newUser('race-kyc');
+    await db.query('update app.users set email_verified_at = now() where id = $1', [u.userId]);  // KYC needs a verified e-mail
     const token = (await session(u)).access_token;
     const args = {
       level: 'basic', legal_first_name: 'Ada', legal_last_name: 'Lovelace', date_of_birth: '1985-12-10', nationality: 'GB',
