@@ -12,6 +12,8 @@ import { tokenRoutes } from './tokens/routes.js';
 import { loadEnv } from './env.js';
 import { createMfa, type Mfa } from './mfa/index.js';
 import { mfaRoutes } from './mfa/routes.js';
+import { adminRoutes } from './admin/routes.js';
+import type { KeyRing } from './tokens/keys.js';
 import { accountApp } from './account/index.js';
 import { createKyc } from './kyc/index.js';
 import { KYC_UPLOAD_PATH, kycRoutes } from './kyc/routes.js';
@@ -23,6 +25,8 @@ export interface AppDeps {
   tokens: Tokens;
   log: Logger;
   trustProxy: number;
+  /** The JWT signing keys, for countersigning audit checkpoints (admin/); without them no signing. */
+  keys?: KeyRing;
   /** MFA keys and outbox; built from the environment when not given. */
   mfa?: Mfa;
 }
@@ -50,7 +54,7 @@ function toApiError(err: unknown, log: Logger, requestId: string): ApiError {
 const describe = (err: unknown) =>
   err instanceof Error ? { type: err.name, message: err.message, code: (err as { code?: string }).code, stack: err.stack } : { value: String(err) };
 
-export function createApp({ db, tokens, log, trustProxy, mfa: mfaDeps }: AppDeps) {
+export function createApp({ db, tokens, log, trustProxy, keys, mfa: mfaDeps }: AppDeps) {
   const app = createRouter();
   const env = loadEnv();
   const mfa = mfaDeps ?? createMfa(env, db, log);
@@ -87,6 +91,7 @@ export function createApp({ db, tokens, log, trustProxy, mfa: mfaDeps }: AppDeps
   app.route('/', mfaRoutes({ db, tokens, trustProxy, keys: mfa.keys, outbox: mfa.outbox, issuer: env.MFA_ISSUER }));
   app.route('/', accountApp({ db, tokens, trustProxy, outbox: mfa.outbox }));
   app.route('/', kycRoutes({ db, tokens, trustProxy, kyc: createKyc(env), log }));
+  app.route('/', adminRoutes({ db, tokens, log, trustProxy, databaseUrl: env.GATEWAY_DATABASE_URL, keys }));
   app.doc('/openapi.json', {
     openapi: '3.0.3',
     info: { title: 'DwayBank Foundation auth gateway', version: '0.1.0',

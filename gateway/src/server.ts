@@ -30,7 +30,7 @@ log.info({ kid: keys.signing.kid, alg: keys.signing.alg, published: keys.jwks.ke
 
 const db = createDb(env.GATEWAY_DATABASE_URL, env.DB_POOL_SIZE, log);
 const tokens = createTokens(keys, { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
-const app = createApp({ db, tokens, log, trustProxy: env.TRUST_PROXY });
+const app = createApp({ db, tokens, log, trustProxy: env.TRUST_PROXY, keys });
 
 const server = serve({ fetch: app.fetch, hostname: env.GATEWAY_HOST, port: env.GATEWAY_PORT }, (info) =>
   log.info({ host: info.address, port: info.port }, 'gateway listening'));
