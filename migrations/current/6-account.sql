@@ -1208,7 +1208,7 @@ begin
   perform app.set_request_context(coalesce(v_expected, v_cred.user_id), for_session_id, ip, user_agent);
   if not app_private.take_webauthn_challenge(challenge, purpose, v_expected,
                                             case when purpose = 'login' then login_id end,
-                                            case when purpose = 'step_up' then session_id end, now) then
+                                            case when purpose = 'step_up' then for_session_id end, now) then
     perform audit.log_event('mfa.passkey.challenge_invalid', coalesce(v_expected, v_cred.user_id), jsonb_build_object('purpose', purpose), 'warning');
     return query select 'invalid_challenge', null::uuid, null::text, null::integer, null::uuid, null::text, null::text, null::text[], null::timestamptz;
     return;
