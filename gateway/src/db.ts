@@ -31,6 +31,14 @@ export function createDb(connectionString: string, max: number, log: Logger) {
   async function withTx<T>(ctx: RequestContext, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await pool.connect();
     let broken = false;
+    // pg-pool listens for errors only on idle clients: a checked-out client whose
+    // connection drops (database restart, failover) emits 'error', which would
+    // otherwise be unhandled and end the process. The pending query fails anyway.
+    const onError = (err: Error) => {
+      broken = true;
+      log.warn({ err: { message: err.message } }, 'database connection lost during a transaction');
+    };
+    client.on('error', onError);
     try {
       await client.query('begin');
       await client.query("select set_config('dwaybank.request_id', $1, true)", [ctx.requestId]);
@@ -45,6 +53,7 @@ export function createDb(connectionString: string, max: number, log: Logger) {
       }
       throw err;
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }
