@@ -17,6 +17,17 @@ export default tseslint.config(
     },
   },
   {
+    // The account security page runs in the browser.
+    files: ['gateway/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: { window: 'readonly', document: 'readonly', DOMParser: 'readonly', navigator: 'readonly', location: 'readonly',
+        fetch: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', URL: 'readonly', URLSearchParams: 'readonly',
+        sessionStorage: 'readonly', localStorage: 'readonly', HTMLElement: 'readonly', Event: 'readonly', atob: 'readonly', btoa: 'readonly',
+        TextEncoder: 'readonly', TextDecoder: 'readonly', crypto: 'readonly', alert: 'readonly', confirm: 'readonly' },
+    },
+  },
+  {
     rules: {
       // Flags the common `let x = default; try { x = ... } catch { x = ... }` shape.
       'no-useless-assignment': 'off',
@@ -26,7 +37,8 @@ export default tseslint.config(
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: {
       globals: { process: 'readonly', console: 'readonly', fetch: 'readonly', URL: 'readonly', setTimeout: 'readonly',
-        clearTimeout: 'readonly', Buffer: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', performance: 'readonly' },
+        clearTimeout: 'readonly', Buffer: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', performance: 'readonly',
+        TextEncoder: 'readonly', TextDecoder: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', crypto: 'readonly' },
     },
     // Scripts are reported, not blocked, for unused names (see the lint report).
     rules: { '@typescript-eslint/no-unused-vars': 'warn' },
