@@ -1,0 +1,87 @@
+// The bench stack: the `bench` profile of scripts/lib/stack.mjs, except that the
+// database is migrated only when the migrations changed (applying the current
+// migration drops the schemas, and with them a data set that took minutes to
+// load), and the gateway can be restarted with other database settings.
+import { fs, path, sleep } from 'zx';
+import crypto from 'node:crypto';
+import {
+  ROOT, stackConfig, urls, startPostgres, stopPostgres, prepareDatabase, psql, startProcess, waitFor, gatewayEnv,
+  writePostgrestConf, postgrestBin,
+} from '../lib/stack.mjs';
+import { ensurePrereqs } from '../lib/prereqs.mjs';
+
+function migrationsHash() {
+  const h = crypto.createHash('sha256');
+  for (const dir of ['committed', 'current']) {
+    const d = path.join(ROOT, 'migrations', dir);
+    if (!fs.existsSync(d)) continue;
+    for (const f of fs.readdirSync(d).sort()) h.update(`${dir}/${f}\0`).update(fs.readFileSync(path.join(d, f)));
+  }
+  return h.digest('hex');
+}
+
+/** Postgres up, the database migrated if (and only if) the migrations changed. */
+export async function benchDatabase({ profile = 'bench', fresh = false, migrate = false, log = console.log } = {}) {
+  const cfg = stackConfig(profile);
+  const { bin } = await ensurePrereqs({});
+  const startedPg = await startPostgres(cfg, bin);
+  const u = urls(cfg);
+  const marker = path.join(cfg.dataDir, 'bench-migrations.sha256');
+  const hash = migrationsHash();
+  const have = fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8').trim() : '';
+  const dbUp = (await psql(u.root, `select count(*) from pg_database where datname = '${cfg.dbName}'`)).stdout.trim() === '1';
+  let migrated = false;
+  const schemaUp = dbUp && (await psql(u.root.replace(/\/postgres$/, `/${cfg.dbName}`),
+    `select to_regclass('app.users') is not null`).catch(() => ({ stdout: 'f' }))).stdout.trim() === 't';
+  if (fresh || !schemaUp || (migrate && have !== hash)) {
+    log(`  migrating the ${profile} database (the data set is reloaded)`);
+    fs.rmSync(marker, { force: true });
+    await prepareDatabase(cfg, { fresh });
+    fs.writeFileSync(marker, hash);
+    migrated = true;
+  } else if (have !== hash) {
+    log(`  note: the migrations changed since this data set was loaded; --migrate re-applies them (and reloads the data)`);
+  }
+  // All bench traffic comes from 127.0.0.1: lift the per-IP throttle.
+  await psql(u.root, `alter database ${cfg.dbName} set dwaybank.ip_failure_limit = '100000000'`);
+  const stopPg = async () => { if (startedPg) await stopPostgres(cfg, bin); };
+  return { cfg, urls: u, bin, migrated, startedPg, stopPg };
+}
+
+/** The gateway and PostgREST on the bench ports; `restartGateway(extraEnv)` for other settings. */
+export async function benchServices(db) {
+  const { cfg } = db;
+  const logDir = path.join(cfg.dataDir, 'logs');
+  fs.mkdirSync(logDir, { recursive: true });
+  const gatewayUrl = `http://${cfg.host}:${cfg.gatewayPort}`;
+  const postgrestUrl = `http://${cfg.host}:${cfg.postgrestPort}`;
+  let gw = null;
+  const startGateway = async (extra = {}) => {
+    gw = startProcess('gateway', process.execPath,
+      [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(ROOT, 'gateway', 'src', 'server.ts')],
+      { env: gatewayEnv(cfg, { LOG_LEVEL: 'warn', ...extra }),
+        logFile: path.join(logDir, 'gateway.log') });
+    await waitFor(`${gatewayUrl}/healthz`, { what: 'gateway', child: gw, timeoutMs: 60000 });
+  };
+  const stopGateway = async () => {
+    if (gw && gw.exitCode === null) {
+      gw.kill('SIGTERM');
+      for (let i = 0; i < 50 && gw.exitCode === null; i++) await sleep(100);
+      if (gw.exitCode === null) gw.kill('SIGKILL');
+    }
+  };
+  await startGateway();
+  const pgrst = startProcess('postgrest', postgrestBin, [writePostgrestConf(cfg)],
+    { env: { PATH: process.env.PATH }, logFile: path.join(logDir, 'postgrest.log') });
+  await waitFor(`http://${cfg.host}:${cfg.postgrestAdminPort}/ready`, { what: 'PostgREST', child: pgrst, timeoutMs: 60000 });
+  return {
+    gatewayUrl, postgrestUrl, logDir,
+    gatewayPid: () => gw?.pid,
+    async restartGateway(extra = {}) { await stopGateway(); await startGateway(extra); },
+    async stop() {
+      await stopGateway();
+      if (pgrst.exitCode === null) pgrst.kill('SIGTERM');
+      await sleep(300);
+    },
+  };
+}
