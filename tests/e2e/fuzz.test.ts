@@ -33,7 +33,7 @@ interface Case {
   body: { kind: 'json'; value: unknown } | { kind: 'raw'; bytes: Uint8Array; label: string };
 }
 
-const stats = { requests: 0, by: {} as Record<string, number>, fiveXX: 0, leaks: 0, badShape: 0, rowsLost: 0, halfWritten: 0 };
+const stats = { requests: 0, by: {} as Record<string, number>, fiveXX: 0, leaks: 0, badShape: 0, rowsLost: 0, halfWritten: 0, noReply: 0, resetsAfter413: 0 };
 const failures: string[] = [];
 const signupsOk = new Map<string, string>(); // email -> user_id
 const signupsFailed = new Set<string>();
@@ -186,7 +186,8 @@ function fill(v: unknown): unknown {
   return v;
 }
 
-async function send(c: Case): Promise<{ status: number; text: string; sent: string[] }> {
+interface Reply { status: number; text: string; sent: string[]; oversized?: boolean }
+async function send(c: Case): Promise<Reply> {
   const base = c.target.base === 'gateway' ? GATEWAY_URL : POSTGREST_URL;
   const headers: Record<string, string> = {};
   if (c.contentType) headers['content-type'] = c.contentType;
@@ -215,9 +216,18 @@ async function send(c: Case): Promise<{ status: number; text: string; sent: stri
     sent = [new TextDecoder().decode(c.body.bytes)];
   }
   const method = c.method === 'GET' && body !== undefined ? 'POST' : c.method;
-  const res = body instanceof Uint8Array && body.length > 64 * 1024
-    ? await bigRequest(url, headers, body)
-    : await fetch(url, { method, headers, body, signal: AbortSignal.timeout(30_000) });
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body instanceof Uint8Array ? body : undefined;
+  let res: { status: number; text: () => Promise<string> };
+  try {
+    res = bytes && bytes.length > 64 * 1024
+      ? await bigRequest(url, headers, bytes)
+      : await fetch(url, { method, headers, body, signal: AbortSignal.timeout(30_000) });
+  } catch (e) {
+    // No reply at all. Legitimate only where a server answers early and closes without reading
+    // the rest of an oversized body (the gateway's 413): the client may then see a reset.
+    const err = e as { cause?: { code?: string }; code?: string; message?: string };
+    return { status: 0, text: `network error ${err.cause?.code ?? err.code ?? err.message}`, sent, oversized: (bytes?.length ?? 0) > 64 * 1024 };
+  }
   const text = await res.text();
   // Bookkeeping for the "nothing half-written" check.
   if (c.target.base === 'gateway' && c.method === 'POST' && c.body.kind === 'json' && value && typeof value === 'object') {
@@ -234,10 +244,16 @@ async function send(c: Case): Promise<{ status: number; text: string; sent: stri
   return { status: res.status, text, sent };
 }
 
-function judge(c: Case, r: { status: number; text: string; sent: string[] }): void {
+function judge(c: Case, r: Reply): void {
   stats.requests++;
   const label = `${c.method} ${c.target.base}${c.target.path} (${c.body.kind === 'raw' ? c.body.label : 'json'}, auth ${c.auth})`;
   stats.by[c.target.base] = (stats.by[c.target.base] ?? 0) + 1;
+  if (r.status === 0) {
+    if (r.oversized && c.target.base === 'gateway') { stats.resetsAfter413++; return; }
+    stats.noReply++;
+    failures.push(`no reply from ${label}: ${r.text}`);
+    return;
+  }
   if (r.status >= 500) {
     stats.fiveXX++;
     failures.push(`${r.status} from ${label}: ${r.text.slice(0, 300)}`);
@@ -340,7 +356,7 @@ beforeAll(async () => {
 afterAll(() => {
   // The figures CI shows: seed, requests tried, 5xx, leaks, rows lost.
   console.log(`[fuzz] seed=${SEED} runs=${RUNS} requests=${stats.requests} gateway=${stats.by.gateway ?? 0} postgrest=${stats.by.postgrest ?? 0} ` +
-    `5xx=${stats.fiveXX} leaks=${stats.leaks} non-json-errors=${stats.badShape} signups_ok=${signupsOk.size} rows_lost=${stats.rowsLost} half_written=${stats.halfWritten}`);
+    `5xx=${stats.fiveXX} leaks=${stats.leaks} non-json-errors=${stats.badShape} no-reply=${stats.noReply} resets-after-413=${stats.resetsAfter413} signups_ok=${signupsOk.size} rows_lost=${stats.rowsLost} half_written=${stats.halfWritten}`);
 });
 
 describe('fuzz', () => {
