@@ -92,7 +92,18 @@ create function app.caller_role() returns text
   set search_path = ''
   as $$ select coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user::text) $$;
 
-grant execute on function app.jwt_claims(), app.current_user_id(), app.current_session_id(), app.current_aal(), app.caller_role()
+create function app.clock(requested timestamptz) returns timestamptz
+  language sql stable
+  set search_path = ''
+  as $$
+    select case when app.caller_role() in ('anon', 'authenticated', 'compliance_officer', 'admin') or requested is null
+                then pg_catalog.now() else requested end
+  $$;
+comment on function app.clock(timestamptz) is
+  'The time a function may use: the requested time for trusted callers (scheduler, DBA, tests), the server clock for API roles.';
+
+grant execute on function app.jwt_claims(), app.current_user_id(), app.current_session_id(), app.current_aal(), app.caller_role(),
+  app.clock(timestamptz)
   to anon, authenticated;
 
 -- The gateway has no JWT in the database session; its functions state who acts
@@ -713,7 +724,7 @@ create function api.is_account_locked(user_id uuid, now timestamptz default now(
   language sql stable security definer
   set search_path = ''
   as $$
-    select coalesce((select u.locked_until > is_account_locked.now from app.users u where u.id = is_account_locked.user_id), false)
+    select coalesce((select u.locked_until > app.clock(is_account_locked.now) from app.users u where u.id = is_account_locked.user_id), false)
   $$;
 comment on function api.is_account_locked(uuid, timestamptz) is
   'Whether an account is locked out now.

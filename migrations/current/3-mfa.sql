@@ -403,6 +403,7 @@ begin
     raise exception 'You may only remove your own second factors.' using errcode = 'PT403', detail = 'FORBIDDEN',
       hint = 'An admin can remove a factor of another user (e.g. a lost phone).';
   end if;
+  now := app.clock(now);  -- a customer cannot move the step-up clock
   perform app_private.assert_recent_auth(true, now);
   select * into v_config from app.mfa_configs c
    where c.user_id = disable_mfa_method.user_id and c.method = disable_mfa_method.method

@@ -339,16 +339,6 @@ begin
 end
 $$;
 
--- API roles run on the server's clock; only trusted callers (the scheduler, a
--- DBA, tests) may move time, so no customer or officer can back- or post-date
--- a decision, an expiry or a risk factor.
-create function app_private.kyc_clock(requested timestamptz) returns timestamptz
-  language sql stable
-  set search_path = ''
-  as $$
-    select case when app.caller_role() in ('anon', 'authenticated', 'compliance_officer', 'admin') or requested is null
-                then pg_catalog.now() else requested end
-  $$;
 
 -- PostgREST runs GET /rpc/... in a read-only transaction: a call that writes
 -- answers with a clear 405 instead of the database's read-only error.
@@ -552,7 +542,7 @@ create function api.initiate_kyc_verification(level text, legal_first_name text,
   as $$
 declare
   v_user uuid := app.current_user_id();
-  v_now timestamptz := app_private.kyc_clock(now);
+  v_now timestamptz := app.clock(now);
   v_rec app.kyc_records;
 begin
   perform app_private.assert_kyc_writable();
@@ -662,7 +652,7 @@ declare
   v_role text := app.caller_role();
   v_officer uuid := app.current_user_id();
   v_automated boolean := app.caller_role() not in ('anon', 'authenticated', 'compliance_officer', 'admin', 'dwaybank_gateway');
-  v_now timestamptz := app_private.kyc_clock(now);
+  v_now timestamptz := app.clock(now);
   v_rec app.kyc_records;
   v_level text;
 begin
@@ -801,7 +791,7 @@ create function app.check_kyc_expiry(user_id uuid default null, now timestamptz 
   set search_path = ''
   as $$
 declare
-  v_now timestamptz := app_private.kyc_clock(now);
+  v_now timestamptz := app.clock(now);
   v_rec app.kyc_records;
   v_new uuid;
   v_expired integer := 0;

@@ -113,7 +113,8 @@ select is_empty($$
   where n.nspname in ('api', 'app', 'app_private', 'audit')
     and has_function_privilege('anon', p.oid, 'execute')
     and p.oid::regprocedure::text not in ('app.current_user_id()', 'app.current_session_id()', 'app.current_aal()',
-      'app.caller_role()', 'app.jwt_claims()', 'app.setting(text,text)', 'app.check_request()')
+      'app.caller_role()', 'app.jwt_claims()', 'app.setting(text,text)', 'app.check_request()',
+      'app.clock(timestamp with time zone)')
 $$, 'should let anon execute only the identity and setting helpers');
 
 select is_empty($$

@@ -2,7 +2,7 @@
 // driven by playwright-core): sign in, register a passkey with Chromium's
 // virtual authenticator, sign out, sign in with the passkey as second factor,
 // and see the session listed. No console errors; the screenshot is the README's
-// (docs/security-page.png). Without Chromium this fails; it never skips.
+// (docs/security-page.png, refreshed with UPDATE_SCREENSHOTS=1). Without Chromium this fails; it never skips.
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -14,7 +14,10 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
   '--disable-component-update', '--disable-sync'];
 // WebAuthn refuses IP addresses as relying party ids: the page is opened as localhost (WEBAUTHN_RP_ID's default).
 const PAGE_URL = `${GATEWAY_URL.replace('://127.0.0.1', '://localhost')}/account/`;
-const SCREENSHOT = path.resolve(import.meta.dirname, '..', '..', 'docs', 'security-page.png');
+// The README's screenshot is refreshed only on request (UPDATE_SCREENSHOTS=1), so a test run leaves the tree clean.
+const SCREENSHOT = process.env.UPDATE_SCREENSHOTS === '1'
+  ? path.resolve(import.meta.dirname, '..', '..', 'docs', 'security-page.png')
+  : path.join(process.env.TEST_STACK_DATA_DIR ?? path.resolve(import.meta.dirname, '..', '..', '.data', 'test'), 'security-page.png');
 
 let browser: Browser;
 beforeAll(async () => {
