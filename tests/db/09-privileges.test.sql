@@ -115,7 +115,7 @@ select is_empty($$
     and p.oid::regprocedure::text not in ('app.current_user_id()', 'app.current_session_id()', 'app.current_aal()',
       'app.caller_role()', 'app.jwt_claims()', 'app.setting(text,text)', 'app.check_request()',
       'app.clock(timestamp with time zone)')
-$$, 'should let anon execute only the identity and setting helpers');
+$$, 'should let anon execute only the identity, clock and setting helpers');
 
 select is_empty($$
   select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
