@@ -7,6 +7,17 @@ import { up, ROOT, psql } from './lib/stack.mjs';
 
 const t0 = Date.now();
 const results = [];  // { suite, passed, failed }
+
+// Static checks first: strict TypeScript and the linter (one test each).
+console.log(chalk.bold('== static checks (tsc --noEmit, eslint)'));
+for (const [name, cmd] of [['tsc', ['npx', 'tsc', '--noEmit', '-p', 'tsconfig.json']], ['eslint', ['npx', 'eslint', '.']]]) {
+  const r = await $({ nothrow: true, cwd: ROOT })`${cmd}`;
+  const ok = r.exitCode === 0;
+  console.log(`${ok ? 'ok' : 'not ok'} - ${name}`);
+  if (!ok) process.stdout.write(r.stdout + r.stderr);
+  results.push({ suite: name, passed: ok ? 1 : 0, failed: ok ? 0 : 1 });
+}
+
 let stack;
 try {
   stack = await up('test', { fresh: true });
@@ -50,7 +61,7 @@ function parseProve(out, code) {
   const tests = Number(out.match(/Tests=(\d+)/)?.[1] ?? 0);
   let failed = 0;
   for (const m of out.matchAll(/Failed (\d+)\/(\d+) subtests/g)) failed += Number(m[1]);
-  for (const m of out.matchAll(/Parse errors: .*|Bad plan/g)) failed += 1;
+  failed += (out.match(/Parse errors: .*|Bad plan/g) ?? []).length;
   if (code !== 0 && failed === 0) failed = 1;
   return { passed: Math.max(0, tests - failed), failed };
 }

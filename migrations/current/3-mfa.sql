@@ -241,9 +241,13 @@ create function app_private.assert_recent_auth(require_aal2 boolean, now timesta
 declare
   v_session app.user_sessions;
 begin
+  now := app.clock(now);  -- API roles cannot move the step-up clock
   select * into v_session from app.user_sessions s where s.id = app_private.request_session_id();
-  if not found or v_session.revoked_at is not null or v_session.expires_at <= now
-     or v_session.auth_time < now - make_interval(mins => app.setting('step_up_minutes', '10')::integer)
+  if not found or v_session.revoked_at is not null or v_session.expires_at <= now or v_session.idle_expires_at <= now then
+    raise exception 'The session of this token has ended.' using errcode = 'PT401', detail = 'SESSION_ENDED',
+      hint = 'Sign in again.';
+  end if;
+  if v_session.auth_time < now - make_interval(mins => app.setting('step_up_minutes', '10')::integer)
      or (require_aal2 and v_session.aal <> 'aal2') then
     raise exception 'This action needs a recent sign-in with your second factor.' using errcode = 'PT403', detail = 'STEP_UP_REQUIRED',
       hint = 'Confirm with a code (POST /auth/mfa/step-up), or sign in again, then retry within 10 minutes.';

@@ -301,7 +301,7 @@ export async function checkDurability(connUrl) {
 }
 
 /** Brings the whole stack up; returns a handle with urls and stop(). */
-export async function up(profile = 'dev', { fresh = false, quietLogs = false } = {}) {
+export async function up(profile = 'dev', { fresh = false } = {}) {
   const cfg = stackConfig(profile);
   const { bin } = await ensurePrereqs({ pgtap: profile === 'test', plpgsqlCheck: profile === 'test' });
   ensurePrereqs.pgBin = bin;

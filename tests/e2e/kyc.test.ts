@@ -142,7 +142,7 @@ describe('KYC', () => {
     const sha = (await db.query('select encode(sha256, \'hex\') as h from app.kyc_documents where id = $1', [doc.body.id])).rows[0].h;
     expect(sha).toBe(doc.body.sha256);
 
-    stored[stored.length - 1] ^= 0x01;
+    stored[stored.length - 1] = stored[stored.length - 1]! ^ 0x01;
     fs.writeFileSync(file!, stored);
     const r = await gateway(`/kyc/documents/${doc.body.id}`, { token: customer.aal2 });
     expect(r.status).toBe(500);
