@@ -154,8 +154,8 @@ select is(api.export_user_data(:'zelda') -> 'profile' ->> 'id', :'zelda', 'shoul
 select tests.clear_authentication();
 
 select tests.authenticate_as(:'zelda', null);
-select throws_ok($$ select api.request_account_deletion('zelda.quixotl@example.com') $$, 'PT403', null,
-  'should refuse a deletion request without a recent sign-in or second factor (STEP_UP_REQUIRED)');
+select throws_ok($$ select api.request_account_deletion('zelda.quixotl@example.com') $$, 'PT401', null,
+  'should refuse a deletion request from a token without a live session (SESSION_ENDED)');
 select tests.clear_authentication();
 select tests.authenticate_as(:'zelda', :'zelda_session');
 select throws_ok($$ select api.request_account_deletion(null) $$, 'PT400', null,
