@@ -274,7 +274,7 @@ async function wrk(name, base, p, { mode, lines, method = 'POST', c, d, once = f
     name, tool: 'wrk', concurrency: c, duration_s: j.duration_us / 1e6, requests: j.requests,
     rps: j.requests / (j.duration_us / 1e6), p50_ms: j.p50_us / 1000, p95_ms: j.p95_us / 1000, p99_ms: j.p99_us / 1000,
     socket_errors: j.connect_errors + j.read_errors + j.write_errors + j.timeouts,
-    fivexx: j.fivexx, backpressure: j.backpressure, fourxx: j.fourxx, exhausted: j.exhausted,
+    fivexx: j.fivexx, backpressure: j.backpressure, fourxx: j.fourxx, exhausted: j.exhausted, status_codes: j.codes,
   };
   s.errors = s.socket_errors + s.fivexx + s.backpressure + (expect4xx ? 0 : s.fourxx);
   if (!quiet) printRow(s);

@@ -23,14 +23,17 @@ function init(args)
     if n % nthreads == id then lines[#lines + 1] = line end
     n = n + 1
   end
-  pos, head = 0, 1
+  -- The refresh queue runs from head to tail; `#` is unreliable on a table
+  -- with nil holes, so both ends are counted explicitly.
+  pos, head, tail = 0, 1, #lines
   fivexx, backpressure, fourxx, exhausted = 0, 0, 0, 0
+  codes = {}
 end
 
 function request()
   local line
   if mode == "refresh" then
-    line = lines[head]
+    line = head <= tail and lines[head] or nil
     if line == nil then
       exhausted = 1
       line = "exhausted"
@@ -55,6 +58,7 @@ function request()
 end
 
 function response(status, headers, body)
+  codes[status] = (codes[status] or 0) + 1
   if status == 503 or status == 504 then
     backpressure = backpressure + 1
   elseif status >= 500 then
@@ -64,23 +68,30 @@ function response(status, headers, body)
   end
   if mode == "refresh" and status == 200 then
     local t = body:match('"refresh_token"%s*:%s*"([^"]+)"')
-    if t then lines[#lines + 1] = t end
+    if t then
+      tail = tail + 1
+      lines[tail] = t
+    end
   end
   if once and exhausted == 1 then wrk.thread:stop() end
 end
 
 function done(summary, latency, requests)
   local f5, bp, f4, ex = 0, 0, 0, 0
+  local all = {}
   for _, t in ipairs(threads) do
+    for k, v in pairs(t:get("codes") or {}) do all[k] = (all[k] or 0) + v end
     f5 = f5 + (t:get("fivexx") or 0)
     bp = bp + (t:get("backpressure") or 0)
     f4 = f4 + (t:get("fourxx") or 0)
     ex = ex + (t:get("exhausted") or 0)
   end
+  local codelist = {}
+  for k, v in pairs(all) do codelist[#codelist + 1] = string.format('"%d":%d', k, v) end
   io.write(string.format('WRKJSON {"requests":%d,"duration_us":%d,"connect_errors":%d,"read_errors":%d,"write_errors":%d,' ..
     '"status_errors":%d,"timeouts":%d,"p50_us":%d,"p95_us":%d,"p99_us":%d,"max_us":%d,"mean_us":%.1f,' ..
-    '"fivexx":%d,"backpressure":%d,"fourxx":%d,"exhausted":%d}\n',
+    '"fivexx":%d,"backpressure":%d,"fourxx":%d,"exhausted":%d,"codes":{%s}}\n',
     summary.requests, summary.duration, summary.errors.connect, summary.errors.read, summary.errors.write,
     summary.errors.status, summary.errors.timeout, latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    latency.max, latency.mean, f5, bp, f4, ex))
+    latency.max, latency.mean, f5, bp, f4, ex, table.concat(codelist, ",")))
 end
