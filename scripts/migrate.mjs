@@ -3,7 +3,7 @@
 // strings and placeholders are filled in so a DBA only types the command.
 //   npm run migrate            apply committed migrations
 //   npm run migrate:status     what is applied, what is pending, tampered files
-//   npm run migrate:watch      re-apply migrations/current.sql on every save
+//   npm run migrate:watch      re-apply migrations/current/ on every save
 //   npm run migrate:commit -- --message "create x table"
 import { $, argv, chalk } from 'zx';
 import { createRequire } from 'node:module';

@@ -470,8 +470,9 @@ create function app.check_request() returns void
 declare
   v_claims jsonb := app.jwt_claims();
 begin
-  if v_claims = '{}'::jsonb then
-    return;  -- anonymous request, role anon
+  -- Anonymous request: PostgREST sets no claims, or only {"role": "anon"}.
+  if v_claims - 'role' = '{}'::jsonb and coalesce(v_claims ->> 'role', 'anon') = 'anon' then
+    return;
   end if;
   if v_claims ->> 'exp' is null
      or v_claims ->> 'iss' is null

@@ -1,6 +1,6 @@
 -- Sessions: creation, refresh rotation and reuse, revocation, risk, expiry, pre-request.
 begin;
-select plan(30);
+select plan(32);
 
 select tests.create_user('carol@example.com') as carol \gset
 select tests.create_user('dave@example.com') as dave \gset
@@ -80,6 +80,10 @@ select throws_ok('select app.check_request()', 'PGRST', null, 'should refuse a t
 select set_config('request.jwt.claims', json_build_object('sub', :'dave', 'role', 'authenticated', 'sid', (select session_id from s5),
   'token_use', 'access', 'iss', 'https://auth.dwaybank.local')::text, true);
 select throws_ok('select app.check_request()', 'PGRST', null, 'should refuse a token without exp');
+select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select lives_ok('select app.check_request()', 'should let an anonymous request through (PostgREST sets only the anon role)');
+select set_config('request.jwt.claims', '{"role":"anon","sub":"00000000-0000-4000-8000-000000000000"}', true);
+select throws_ok('select app.check_request()', 'PGRST', null, 'should refuse an anon-role token that claims a subject');
 select set_config('request.jwt.claims', '', true);
 
 -- Customers see only their own sessions
