@@ -168,7 +168,7 @@ async function load(client, { users, batch, log }) {
            extract(epoch from now())::float8 as stop
     from audit.audit_log where request_id like 'bench-%'`);
   const entries = (users - existing) * 10;
-  // With the hash chain (5-audit.sql) the history is generated as already
+  // With the hash chain (000005-create-audit-trail-and-reporting.sql) the history is generated as already
   // sealed, as it would be in production (audit.seal runs every minute), with
   // synthetic hashes: verify_chain does not hold over bench data.
   const chained = (await q(`select exists (select from pg_attribute where attrelid = 'audit.audit_log'::regclass and attname = 'seq' and not attisdropped) as c`)).rows[0].c;

@@ -7,7 +7,7 @@ select tests.create_user('mallory@example.com') as mal \gset
 select tests.create_user('trent@example.com') as trent \gset
 select tests.create_user('staff@example.com', role => 'admin') as staff \gset
 update app.users set phone = '+4915112345678' where id = :'trent';
--- SMS and e-mail codes need a verified address (6-account.sql).
+-- SMS and e-mail codes need a verified address (000006-create-account-lifecycle.sql).
 update app.users set email_verified_at = now() where id = :'trent';
 select app_private.totp_step(now()) as step \gset
 -- The rate limit has its own section; until then failures must not trip it.

@@ -109,14 +109,14 @@ insert into hot_queries values
   ('history of a row', $$select * from audit.audit_log a where a.kind = 'row' and a.table_name = 'app.users'
      and a.row_id = md5('plans-user-77')::uuid::text order by a.occurred_at desc limit 50$$),
   ('audit entries of a request', $$select * from audit.audit_log a where a.request_id = 'plans-1234'$$),
-  -- The chain (5-audit.sql): the sealer reads the head and the unsealed entries; verify_chain walks a seq range.
+  -- The chain (000005-create-audit-trail-and-reporting.sql): the sealer reads the head and the unsealed entries; verify_chain walks a seq range.
   ('audit chain head (seal)', $$select a.seq, a.hash from audit.audit_log a where a.seq is not null order by a.seq desc limit 1$$),
   ('unsealed audit entries (seal)', $$select * from audit.audit_log a where a.seq is null order by a.id limit 1000$$),
   ('audit chain range (verify)', $$select * from audit.audit_log a where a.seq between 1000 and 2000 order by a.seq, a.id$$),
   ('recent security events', $$select * from audit.audit_log a where a.kind = 'event' and a.severity <> 'info'
      and a.occurred_at > now() - interval '1 day' order by a.occurred_at desc limit 100$$);
 
--- KYC (4-kyc.sql), when migrated: 1 user in 10 has a verification, most of
+-- KYC (000004-create-kyc-table.sql), when migrated: 1 user in 10 has a verification, most of
 -- them approved, with two documents and two screening results each.
 do $$
 begin
@@ -250,9 +250,9 @@ select is_empty($$ select name || ': ' || relation from seq_scans where name = '
 select is_empty($$ select name || ': ' || relation from seq_scans where name = 'audit entries of a request' $$,
   'should find the audit entries of a request by index');
 
--- KYC: the status check and the review queue (4-kyc.sql).
+-- KYC: the status check and the review queue (000004-create-kyc-table.sql).
 select case when to_regclass('app.kyc_records') is null
-  then skip('KYC tables are not migrated yet (4-kyc.sql)', 2)
+  then skip('KYC tables are not migrated yet (000004-create-kyc-table.sql)', 2)
   else collect_tap(
     is_empty($q$ select name || ': ' || relation from seq_scans where name in ('latest KYC of a user', 'approved KYC of a user') $q$,
       'should check a user''s KYC status by index'),
@@ -266,7 +266,7 @@ select todo('api.kyc_review_queue ORs the pending records with approved ones tha
             'so kyc_records_review_queue_idx cannot drive it (a UNION ALL of two index-driven branches can)', 1)
   where exists (select from known_issues where name = 'KYC review queue');
 select case when to_regclass('app.kyc_records') is null
-  then skip('KYC tables are not migrated yet (4-kyc.sql)', 1)
+  then skip('KYC tables are not migrated yet (000004-create-kyc-table.sql)', 1)
   else is_empty($q$ select name || ': ' || relation from plan_nodes where node = 'Seq Scan' and not empty_relation
                     and name = 'KYC review queue' $q$,
     'should take the KYC review queue from the partial index of records waiting for review') end;

@@ -28,7 +28,7 @@ insert into expected_grants values
   ('app.mfa_configs', 'authenticated+', 'select', '{id,user_id,method,status,label,device_fingerprint,created_at,confirmed_at,last_used_at,updated_at}'),
   ('app.mfa_verification_attempts', 'authenticated+', 'select', null),
   ('app.trusted_devices', 'authenticated+', 'select', null),
-  -- account lifecycle (6-account.sql): the customer's own recoveries and passkeys (never key material)
+  -- account lifecycle (000006-create-account-lifecycle.sql): the customer's own recoveries and passkeys (never key material)
   ('app.account_recoveries', 'authenticated+', 'select', null),
   ('app.webauthn_credentials', 'authenticated+', 'select', '{id,user_id,label,transports,device_type,backed_up,created_at,last_used_at}'),
   -- KYC: customers read their own verifications and documents (never risk, decisions or screening) and may

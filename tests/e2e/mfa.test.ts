@@ -151,7 +151,7 @@ describe('MFA', () => {
 
   it('can enrol e-mail codes and sign in with a code from the outbox; codes are single use and tries are counted per code (the 5-try lock is in tests/db/04-mfa)', async () => {
     const user = await newUser('mfa-email');
-    // E-mail codes need a verified address (6-account.sql); verification itself is tested in account.test.ts.
+    // E-mail codes need a verified address (000006-create-account-lifecycle.sql); verification itself is tested in account.test.ts.
     await db.query('update app.users set email_verified_at = now() where id = $1', [user.userId]);
     const s = await session(user);
     let mark = await lastOutboxId();

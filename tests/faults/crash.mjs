@@ -37,7 +37,7 @@ export async function crashTest({ stack, bin, cycles = 3, log = console.log }) {
   await load.stop();
   const { acked, lost } = await load.verify(urls.superuser);
 
-  // The audit chain (5-audit.sql), when present, still verifies after the crashes.
+  // The audit chain (000005-create-audit-trail-and-reporting.sql), when present, still verifies after the crashes.
   let chain = 'absent';
   const c = new pg.Client({ connectionString: urls.superuser });
   await c.connect();

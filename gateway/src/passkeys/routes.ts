@@ -20,7 +20,7 @@ import { loadPasskeyConfig, type PasskeyConfig } from './config.js';
  * Passkeys (WebAuthn) with @simplewebauthn/server: the gateway makes the
  * options and checks signatures; the database keeps the credentials, the
  * single-use challenges, the sign-counter rule and every attempt
- * (migrations/current/6-account.sql).
+ * (migrations/committed/000006-create-account-lifecycle.sql).
  */
 const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } }, required: true });
 const ok = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });

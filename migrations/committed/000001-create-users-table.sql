@@ -1,3 +1,8 @@
+--! Previous: -
+--! Hash: sha1:d57db804844b0324bdd80e3c3beab0d1fc05654c
+--! Message: create users table
+
+--! split: 1-users.sql
 -- Foundation: schemas, identity helpers, the audit core, reference data and
 -- app.users with its seed functions (is_account_locked, handle_failed_login,
 -- handle_successful_login).

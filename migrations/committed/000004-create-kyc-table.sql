@@ -1,3 +1,8 @@
+--! Previous: sha1:016b8926b7ab4d6a258d1ed7cd545d2d7dd4d153
+--! Hash: sha1:8e27bee60b5020e1592f193be68364b158bfb9c3
+--! Message: create kyc table
+
+--! split: 4-kyc.sql
 -- KYC/AML: verifications (kyc_records) with enforced status transitions, the
 -- identity data submitted, risk scoring with its factors, documents (the files
 -- are encrypted by the gateway and stored outside the database), compliance

@@ -1,3 +1,8 @@
+--! Previous: sha1:690fe94338f71ed24dfc095c200b5f3a2bd47c85
+--! Hash: sha1:016b8926b7ab4d6a258d1ed7cd545d2d7dd4d153
+--! Message: create mfa table
+
+--! split: 3-mfa.sql
 -- Multi-factor authentication: TOTP (secret encrypted by the gateway), SMS and
 -- e-mail codes (HMAC-hashed, single use, per-code try cap), backup codes
 -- (SHA-256, single use), replay-proof TOTP steps, attempts with rate limiting,

@@ -1,3 +1,8 @@
+--! Previous: sha1:9e348e9ffc7adeb71ee2a304c36a13f4ddc74c6a
+--! Hash: sha1:8bcef712ac8a4cc4033fcef2962756adb8277a79
+--! Message: create account lifecycle
+
+--! split: 6-account.sql
 -- Account lifecycle: e-mail verification, forgotten password, password change,
 -- e-mail change, account recovery when every factor is lost (four eyes and a
 -- waiting period), and passkeys (WebAuthn) as a second factor or for

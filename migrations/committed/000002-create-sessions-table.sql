@@ -1,3 +1,8 @@
+--! Previous: sha1:d57db804844b0324bdd80e3c3beab0d1fc05654c
+--! Hash: sha1:690fe94338f71ed24dfc095c200b5f3a2bd47c85
+--! Message: create sessions table
+
+--! split: 2-sessions.sql
 -- Sessions, refresh-token rotation with reuse detection, the PostgREST
 -- pre-request check, and the session seed functions. (The schemas are dropped
 -- and re-created by 1-users.sql, so this file needs no drops of its own.)

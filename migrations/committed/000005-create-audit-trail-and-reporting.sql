@@ -1,3 +1,8 @@
+--! Previous: sha1:8e27bee60b5020e1592f193be68364b158bfb9c3
+--! Hash: sha1:9e348e9ffc7adeb71ee2a304c36a13f4ddc74c6a
+--! Message: create audit trail and reporting
+
+--! split: 5-audit.sql
 -- Audit trail as evidence (hash chain, sealing, signed checkpoints, append-only
 -- guards, partitions ahead of time, retention under legal hold), GDPR export
 -- and erasure, reporting views, security-event notifications, and scheduled

@@ -1,0 +1,4 @@
+-- The migration being written. Add N-topic.sql files here (idempotent: they are
+-- re-run on every save by `npm run migrate:watch`), then commit them with
+-- `npm run migrate:commit -- --message "what it does"`. Committed files in
+-- migrations/committed/ are never edited.
