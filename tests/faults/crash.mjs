@@ -3,7 +3,8 @@
 // the audit chain must verify, the gateway and PostgREST must serve again by
 // themselves, and during the outage PostgREST must answer 503, never 500.
 import pg from 'pg';
-import { Prober, WriteLoad, crashPostgres, http, sleep, startCluster, waitUntil } from './lib.mjs';
+import path from 'node:path';
+import { Prober, WriteLoad, crashPostgres, http, realDir, sleep, startCluster, waitUntil } from './lib.mjs';
 
 export async function crashTest({ stack, bin, cycles = 3, log = console.log }) {
   const { cfg, urls, gatewayUrl, postgrestUrl } = stack;
@@ -14,7 +15,8 @@ export async function crashTest({ stack, bin, cycles = 3, log = console.log }) {
   await http(`${gatewayUrl}/auth/signup`, { json: { email, password } });
   const token = (await http(`${gatewayUrl}/auth/login`, { json: { email, password } })).body.access_token;
   const outage = { postgrest: {}, gateway: {} };
-  const pgLog = `${cfg.dataDir}/postgres.log`;
+  // Beside the cluster, where user postgres can write (see clusterDir in scripts/lib/stack.mjs).
+  const pgLog = path.join(path.dirname(realDir(cfg.pgData)), 'postgres.log');
 
   for (let i = 1; i <= cycles; i++) {
     await sleep(2500);
