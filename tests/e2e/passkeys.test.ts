@@ -2,20 +2,15 @@
 // authenticator (the browser only signs; every request is checked here):
 // second factor, single-use challenges, the sign counter, step-up, removal
 // under the MFA rules. Without Chromium this fails; it never skips.
-import fs from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db, gateway, GATEWAY_URL, login, newUser, session } from './helpers.js';
+import { db, gateway, login, newUser, session } from './helpers.js';
+import { launchChromium, PAGE_URL } from './browser.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
-const PAGE_URL = `${GATEWAY_URL.replace('://127.0.0.1', '://localhost')}/account/`;
 
 let browser: Browser;
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install chromium (see .ci/run)`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
   await browser?.close();

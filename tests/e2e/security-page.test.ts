@@ -5,15 +5,11 @@
 // (docs/security-page.png, refreshed with UPDATE_SCREENSHOTS=1). Without Chromium this fails; it never skips.
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db, GATEWAY_URL, newUser } from './helpers.js';
+import { db, newUser } from './helpers.js';
+import { launchChromium, PAGE_URL } from './browser.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
-// WebAuthn refuses IP addresses as relying party ids: the page is opened as localhost (WEBAUTHN_RP_ID's default).
-const PAGE_URL = `${GATEWAY_URL.replace('://127.0.0.1', '://localhost')}/account/`;
 // The README's screenshot is refreshed only on request (UPDATE_SCREENSHOTS=1), so a test run leaves the tree clean.
 const SCREENSHOT = process.env.UPDATE_SCREENSHOTS === '1'
   ? path.resolve(import.meta.dirname, '..', '..', 'docs', 'security-page.png')
@@ -21,8 +17,7 @@ const SCREENSHOT = process.env.UPDATE_SCREENSHOTS === '1'
 
 let browser: Browser;
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install chromium (see .ci/run)`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
