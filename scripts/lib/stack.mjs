@@ -235,6 +235,20 @@ export function startProcess(name, cmd, args, { env: e, logFile }) {
   return child;
 }
 
+/**
+ * Stops a child and waits until it has exited, so its ports are free before a
+ * successor binds them (a new PostgREST or gateway started while the old one is
+ * still closing would die with EADDRINUSE). Escalates to SIGKILL after graceMs.
+ */
+export async function stopProcess(child, signal = 'SIGTERM', { graceMs = 10_000 } = {}) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
 export async function waitFor(urlStr, { timeoutMs = 30000, what = urlStr, child } = {}) {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { gatewayEnv, postgrestBin, startProcess, urls as stackUrls, waitFor, writePostgrestConf, ROOT } from '../../scripts/lib/stack.mjs';
+import { gatewayEnv, postgrestBin, startProcess, stopProcess, urls as stackUrls, waitFor, writePostgrestConf, ROOT } from '../../scripts/lib/stack.mjs';
 import { WriteLoad, asPostgres, crashPostgres, http, realDir, sh, sleep, startCluster, stopCluster, waitUntil } from './lib.mjs';
 
 const isRoot = process.getuid?.() === 0;
@@ -100,8 +100,7 @@ export async function failoverTest({ stack, bin, standbyPort, standbyHttpPort, s
       if (i < 0) {
         failures.push(`${name} exited when the primary died`);
         i = stack.children.push(null) - 1;
-      } else stack.children[i].kill('SIGTERM');
-      await sleep(500);
+      } else await stopProcess(stack.children[i], 'SIGTERM');
       const child = name === 'gateway'
         ? startProcess('gateway', process.execPath, [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(ROOT, 'gateway', 'src', 'server.ts')],
           { env: gatewayEnv(standbyCfg), logFile: path.join(stack.logDir, 'gateway.log') })
@@ -126,8 +125,7 @@ export async function failoverTest({ stack, bin, standbyPort, standbyHttpPort, s
   } catch (err) {
     failures.push(`failover test aborted: ${err.message}`);
   } finally {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-    await sleep(300);
+    for (const c of children) await stopProcess(c, 'SIGTERM');
     // Leave the test cluster as the suite found it: the old primary recovers and becomes the stack's
     // cluster again; the standby is removed. (A fresh `npm test` resets the database anyway.)
     stopCluster(bin, standbyDir, 'immediate');

@@ -1,13 +1,14 @@
 // PostgREST and gateway restarts under load: clients see only retryable
 // errors (no connection, 502-504), never a 500, and nothing acknowledged is lost.
 import path from 'node:path';
-import { gatewayEnv, postgrestBin, startProcess, waitFor, writePostgrestConf, ROOT } from '../../scripts/lib/stack.mjs';
+import { gatewayEnv, postgrestBin, startProcess, stopProcess, waitFor, writePostgrestConf, ROOT } from '../../scripts/lib/stack.mjs';
 import { WriteLoad, sleep } from './lib.mjs';
 
-function restart(stack, name) {
+async function restart(stack, name) {
   const i = stack.children.findIndex((c) => c.name === name && c.exitCode === null);
   const old = stack.children[i];
-  old.kill(name === 'gateway' ? 'SIGTERM' : 'SIGKILL');
+  // The successor binds the same ports: wait until the old process is gone.
+  await stopProcess(old, name === 'gateway' ? 'SIGTERM' : 'SIGKILL');
   const { cfg, logDir } = stack;
   const child = name === 'gateway'
     ? startProcess('gateway', process.execPath, [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(ROOT, 'gateway', 'src', 'server.ts')],
@@ -23,10 +24,8 @@ export async function restartTest({ stack, cycles = 3, log = console.log }) {
   for (let i = 1; i <= cycles; i++) {
     for (const name of ['postgrest', 'gateway']) {
       await sleep(1500);
-      const child = restart(stack, name);
+      const child = await restart(stack, name);
       const ready = name === 'gateway' ? `${gatewayUrl}/healthz` : `http://${cfg.host}:${cfg.postgrestAdminPort}/ready`;
-      // The old process may still be closing its port: wait for the new one to answer.
-      await sleep(200);
       await waitFor(ready, { what: name, child, timeoutMs: 60_000 });
       log(`  restart ${i}/${cycles}: ${name} (${name === 'gateway' ? 'SIGTERM' : 'SIGKILL'}) and back`);
     }
