@@ -42,26 +42,5 @@ grant all on database :DATABASE_NAME to :DATABASE_OWNER;
 revoke all on schema public from public;
 alter schema public owner to :DATABASE_OWNER;
 
-create schema if not exists extensions;
-revoke all on schema extensions from public;
-grant usage on schema extensions to public;
-
-create extension if not exists pgcrypto with schema extensions;
-create extension if not exists citext with schema extensions;
-create extension if not exists pg_trgm with schema extensions;
-create extension if not exists unaccent with schema extensions;
-create extension if not exists pg_stat_statements with schema extensions;
-
--- pg_cron can only live in the database named by cron.database_name; the shadow
--- database and servers without the library simply run without it
--- (api.run_maintenance(job) does the same work by hand).
-do $$
-begin
-  if current_setting('cron.database_name', true) = current_database()
-     and exists (select from pg_available_extensions where name = 'pg_cron') then
-    create extension if not exists pg_cron;
-    grant usage on schema cron to :DATABASE_OWNER;
-    grant select on cron.job, cron.job_run_details to :DATABASE_OWNER;
-  end if;
-end
-$$;
+-- Extensions: db/extensions.sql (the next afterReset step; also run before
+-- every `migrate` of an existing database, so a new extension reaches it).

@@ -40,8 +40,8 @@ export function createDb(connectionString: string, max: number, log: Logger) {
     };
     client.on('error', onError);
     try {
-      await client.query('begin');
-      await client.query("select set_config('dwaybank.request_id', $1, true)", [ctx.requestId]);
+      // One round trip: a simple-protocol message may hold both statements (the id is quoted by pg).
+      await client.query(`begin; select set_config('dwaybank.request_id', ${client.escapeLiteral(ctx.requestId)}, true)`);
       const result = await fn(client);
       await client.query('commit');
       return result;

@@ -127,13 +127,26 @@ select * from audit.audit_log a where a.subject_user_id = ${benchUuid("'bench-us
   }
   await sql(`select audit.enable_tracking('bench.users_tracked', 'id', pii_columns => '{email,phone,first_name,last_name,date_of_birth,last_login_ip,last_login_user_agent}')`);
   await sql(`analyze bench.users_tracked; analyze bench.users_plain`);
-  const upd = (t) => `\\set u random(0, 99999)
-update bench.${t} set last_login_at = now(), failed_login_attempts = failed_login_attempts + 1, last_login_ip = '10.9.8.7' where id = ${benchUuid("'bench-user-' || :u")};
+  // A sign-in's update of a user row: its timestamps and counter always change; the
+  // address usually stays the same (`same`), or changes every time (`moving`, so a
+  // PII column is fingerprinted on both sides of every entry).
+  const upd = (t, ip) => `\\set u random(0, 99999)
+update bench.${t} set last_login_at = now(), failed_login_attempts = failed_login_attempts + 1, last_login_ip = ${ip} where id = ${benchUuid("'bench-user-' || :u")};
 `;
-  const audited = [], plain = [];
-  for (let r = 0; r < 2; r++) {   // interleaved, so noise hits both alike
-    audited.push(await pgbench(`audited update (pgbench, round ${r + 1})`, upd('users_tracked'), { c: cores, d: Math.max(2, D / 2) }));
-    plain.push(await pgbench(`unaudited update (pgbench, round ${r + 1})`, upd('users_plain'), { c: cores, d: Math.max(2, D / 2) }));
+  const sameIp = `'10.9.8.7'`, movingIp = `('10.9.' || (:u % 250) || '.' || (random() * 250)::int)::inet`;
+  // Warm-up, not measured: the first touch of each freshly copied page (hint bits,
+  // full-page WAL images, non-HOT updates) would land on whichever table runs first.
+  for (const t of ['users_tracked', 'users_plain']) await sql(`update bench.${t} set last_login_ip = '10.9.8.7', failed_login_attempts = 0`);
+  await sql(`vacuum analyze bench.users_tracked; vacuum analyze bench.users_plain`);
+  const audited = [], plain = [], auditedMoving = [], plainMoving = [];
+  const rounds = quick ? 2 : 3;
+  for (let r = 0; r < rounds; r++) {   // interleaved, so noise hits both alike
+    audited.push(await pgbench(`audited update (pgbench, round ${r + 1})`, upd('users_tracked', sameIp), { c: cores, d: Math.max(2, D / 2) }));
+    plain.push(await pgbench(`unaudited update (pgbench, round ${r + 1})`, upd('users_plain', sameIp), { c: cores, d: Math.max(2, D / 2) }));
+  }
+  for (let r = 0; r < 2; r++) {
+    auditedMoving.push(await pgbench(`audited update, new address each time (round ${r + 1})`, upd('users_tracked', movingIp), { c: cores, d: Math.max(2, D / 2) }));
+    plainMoving.push(await pgbench(`unaudited update, new address each time (round ${r + 1})`, upd('users_plain', movingIp), { c: cores, d: Math.max(2, D / 2) }));
   }
   await sql(`delete from audit.tracked_tables where table_oid = 'bench.users_tracked'::regclass`);
 
@@ -141,7 +154,7 @@ update bench.${t} set last_login_at = now(), failed_login_attempts = failed_logi
   // Sign-in's own work (everything but bcrypt), refresh and MFA: the gateway's
   // connections run with bcrypt cost 4 and users whose hashes have cost 4.
   const fastHash = (await sql(`select extensions.crypt(app_private.password_input('bench fast password'), extensions.gen_salt('bf', 4)) as h`)).rows[0].h;
-  const mfaUsers = quick ? 800 : 2000;
+  const mfaUsers = quick ? 1000 : 3000;
   await ensureFastUsers(fastHash, 400, mfaUsers);
   const gwUrl = new URL(db.urls.gateway);
   gwUrl.searchParams.set('options', '-c dwaybank.bcrypt_cost=4');
@@ -150,14 +163,24 @@ update bench.${t} set last_login_at = now(), failed_login_attempts = failed_logi
   const signinFast = await wrk('sign-in, bcrypt cost 4 (own work), 1 connection', G, '/auth/login', { mode: 'body', lines: writeLines('fast', fastBodies), c: 1, d: D });
   const signinFastC = await wrk('sign-in, bcrypt cost 4, 20 connections', G, '/auth/login', { mode: 'body', lines: writeLines('fast', fastBodies), c: 20, d: D });
 
-  const refreshTokens = [];
-  for (let i = 0; i < 200; i += 20) {
-    const rs = await Promise.all(fastBodies.slice(i, i + 20).map((b) => post(G, '/auth/login', JSON.parse(b))));
-    for (const r of rs) if (r.refresh_token) refreshTokens.push(r.refresh_token);
-  }
-  const refresh = await wrk('token refresh', G, '/auth/token/refresh', { mode: 'refresh', lines: writeLines('refresh', refreshTokens), c: 20, d: D });
+  // Latency targets are read at light load (2 connections per core); the same
+  // scenario at 20 connections shows throughput. Each run gets its own refresh
+  // tokens (a reused token would end its session) and its own MFA users (a TOTP
+  // step is accepted once per factor).
+  const lightC = 2 * cores;
+  const refreshSet = async (from) => {
+    const out = [];
+    for (let i = from; i < from + 200; i += 20) {
+      const rs = await Promise.all(fastBodies.slice(i, i + 20).map((b) => post(G, '/auth/login', JSON.parse(b))));
+      for (const r of rs) if (r.refresh_token) out.push(r.refresh_token);
+    }
+    return writeLines('refresh', out);
+  };
+  const refreshLight = await wrk(`token refresh, ${lightC} connections`, G, '/auth/token/refresh', { mode: 'refresh', lines: await refreshSet(0), c: lightC, d: D });
+  const refresh = await wrk('token refresh, 20 connections', G, '/auth/token/refresh', { mode: 'refresh', lines: await refreshSet(200), c: 20, d: D });
 
-  const mfa = await mfaScenario(G, mfaUsers);
+  const mfaLight = await mfaScenario(G, { offset: 0, n: mfaUsers / 2, c: lightC });
+  const mfa = await mfaScenario(G, { offset: mfaUsers / 2, n: mfaUsers / 2, c: 20 });
 
   // ---------------------------------------------- 1000 connections, recovery
   const invalid = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ refresh_token: `not-a-token-${i}-${crypto.randomBytes(8).toString('hex')}` }));
@@ -179,15 +202,18 @@ update bench.${t} set last_login_at = now(), failed_login_attempts = failed_logi
   add(authNoop); add(pgNoop); add(pgSession, pgNoop); add(pgKyc, pgNoop); add(bcrypt);
   add(session, authNoop); add(kyc, authNoop);
   add(signin, bcrypt); add(signinFast); add(signinFastC);
-  add(refresh); add(mfa);
+  add(refreshLight); add(refresh); add(mfaLight); add(mfa);
   add(auditHistory, pgNoop);
-  const auditedRps = mean(audited.map((a) => a.rps)), plainRps = mean(plain.map((a) => a.rps));
-  const auditedP50 = mean(audited.map((a) => a.p50_ms)), plainP50 = mean(plain.map((a) => a.p50_ms));
-  add({ ...audited[0], name: 'audited update (pgbench)', rps: auditedRps, p50_ms: auditedP50,
-    p95_ms: mean(audited.map((a) => a.p95_ms)), p99_ms: mean(audited.map((a) => a.p99_ms)) },
-  { name: 'unaudited update (pgbench)', rps: plainRps });
-  add({ ...plain[0], name: 'unaudited update (pgbench)', rps: plainRps, p50_ms: plainP50,
-    p95_ms: mean(plain.map((a) => a.p95_ms)), p99_ms: mean(plain.map((a) => a.p99_ms)) });
+  // Each round's ratio (unaudited / audited throughput, back to back); the median of the rounds.
+  const auditCost = (a, p) => median(a.map((x, i) => p[i].rps / x.rps));
+  const combine = (runs, name) => ({ ...runs[0], name, rps: median(runs.map((a) => a.rps)), p50_ms: median(runs.map((a) => a.p50_ms)),
+    p95_ms: median(runs.map((a) => a.p95_ms)), p99_ms: median(runs.map((a) => a.p99_ms)) });
+  const auditRatio = auditCost(audited, plain), auditRatioMoving = auditCost(auditedMoving, plainMoving);
+  results.scenarios.push({ ...combine(audited, 'audited update (pgbench)'), baseline: 'unaudited update (pgbench)', ratio: 1 / auditRatio });
+  add(combine(plain, 'unaudited update (pgbench)'));
+  results.scenarios.push({ ...combine(auditedMoving, 'audited update, new address each time (pgbench)'),
+    baseline: 'unaudited update, new address each time (pgbench)', ratio: 1 / auditRatioMoving });
+  add(combine(plainMoving, 'unaudited update, new address each time (pgbench)'));
   for (const f of Object.values(flood)) { add(f.storm); add(f.after, f.before); }
 
   const small100k = results.sizes.find((s) => s.label === 'small') ?? previousSize(small);
@@ -196,16 +222,20 @@ update bench.${t} set last_login_at = now(), failed_login_attempts = failed_logi
   T('session validation p99 (50 connections)', session.p99_ms, '≤ 25 ms', session.p99_ms <= 25, 'ms');
   T(`sign-in throughput / bcrypt limit (cost ${salt.cost})`, ratio(signin, bcrypt), '≥ 0.85', ratio(signin, bcrypt) >= 0.85);
   T('sign-in own work, p50 at bcrypt cost 4', signinFast.p50_ms, '≤ 5 ms', signinFast.p50_ms <= 5, 'ms');
-  T('MFA verification p99', mfa.p99_ms, '≤ 50 ms', mfa.p99_ms <= 50 && mfa.errors === 0, 'ms');
+  T(`MFA verification p99 (${lightC} connections)`, mfaLight.p99_ms, '≤ 50 ms', mfaLight.p99_ms <= 50 && mfaLight.errors === 0, 'ms');
   T('KYC status p99 (50 connections)', kyc.p99_ms, '≤ 25 ms', kyc.p99_ms <= 25, 'ms');
-  T('token refresh p99', refresh.p99_ms, '≤ 25 ms', refresh.p99_ms <= 25 && refresh.errors === 0, 'ms');
+  T(`token refresh p99 (${lightC} connections)`, refreshLight.p99_ms, '≤ 25 ms', refreshLight.p99_ms <= 25 && refreshLight.errors === 0, 'ms');
+  results.targets.push({ name: 'PostgREST floor p99 at 50 connections (no endpoint can be faster)', value: authNoop.p99_ms, threshold: 'reported',
+    unit: 'ms', pass: null, note: 'informational' });
   for (const [name, f] of Object.entries(flood)) {
     const bad = f.storm.socket_errors + f.storm.fivexx;
     T(`1000 connections to ${name}: socket errors + 5xx (503/504 backpressure allowed: ${f.storm.backpressure})`, bad, '= 0', bad === 0);
     const recovered = f.after.errors === 0 && f.after.p50_ms <= Math.max(5, 3 * f.before.p50_ms);
     T(`${name} right after: errors, p50 vs before (${f.before.p50_ms.toFixed(1)} ms)`, f.after.p50_ms, 'no errors, p50 ≤ 3× before', recovered, 'ms');
   }
-  T('audited update cost / unaudited (pgbench, same run)', plainRps / auditedRps, '≤ 1.5', plainRps / auditedRps <= 1.5);
+  T(`audited update cost / unaudited (pgbench, same run, median of ${rounds} rounds)`, auditRatio, '≤ 1.5', auditRatio <= 1.5);
+  results.targets.push({ name: 'audited update cost / unaudited when the address changes every time (PII fingerprinted on both sides)',
+    value: auditRatioMoving, threshold: 'reported', unit: '', pass: null, note: 'informational' });
   T(`one user's audit history p99 (${dataset.audit_entries.toLocaleString()} entries)`, auditHistory.p99_ms, '≤ 10 ms', auditHistory.p99_ms <= 10, 'ms');
   if (small100k && users > small) {
     const g = (a, b) => b / a - 1;
@@ -235,7 +265,7 @@ update bench.${t} set last_login_at = now(), failed_login_attempts = failed_logi
 }
 
 // ------------------------------------------------------------------ helpers
-function mean(a) { return a.reduce((x, y) => x + y, 0) / a.length; }
+function median(a) { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; }
 
 function writeLines(name, lines) {
   const f = path.join(work, `${name}-${crypto.randomBytes(4).toString('hex')}.txt`);
@@ -395,9 +425,9 @@ async function ensureFastUsers(hash, nFast, nMfa) {
 }
 
 /** TOTP verification: each request its own user, mfa_token and current code. */
-async function mfaScenario(G, n) {
+async function mfaScenario(G, { offset, n, c }) {
   const known = JSON.parse(fs.readFileSync(path.join(db.cfg.dataDir, 'bench-totp-secrets.json'), 'utf8'));
-  const users = (await sql(`select id, email from app.users where email like '%@mfa.${BENCH_DOMAIN}' order by email limit $1`, [n])).rows;
+  const users = (await sql(`select id, email from app.users where email like '%@mfa.${BENCH_DOMAIN}' order by email offset $1 limit $2`, [offset, n])).rows;
   const tokens = [];
   const started = Date.now();
   for (let i = 0; i < users.length; i += 16) {
@@ -411,7 +441,7 @@ async function mfaScenario(G, n) {
   const bodies = tokens.map((t) => JSON.stringify({ mfa_token: t.mfa_token, method: 'totp',
     code: generateSync({ secret: known[t.id], epoch, digits: 6, period: 30, algorithm: 'sha1' }) }));
   const d = Math.min(D, 10);
-  return wrk('MFA verification (TOTP), 20 connections', G, '/auth/mfa/verify', { mode: 'body', lines: writeLines('mfa', bodies), c: 20, d, once: true });
+  return wrk(`MFA verification (TOTP), ${c} connections`, G, '/auth/mfa/verify', { mode: 'body', lines: writeLines('mfa', bodies), c, d, once: true });
 }
 
 function previousSize(users) {

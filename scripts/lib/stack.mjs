@@ -209,6 +209,8 @@ export async function prepareDatabase(cfg, { fresh = false } = {}) {
     await q(`drop database if exists ${cfg.dbName} with (force)`);
     await $({ env: menv, cwd: ROOT })`${gm} reset --erase`;
   } else {
+    // A migration may need an extension this database does not have yet.
+    await q(extensionsSql(cfg.owner), u.superuser);
     await $({ env: menv, cwd: ROOT })`${gm} migrate`;
   }
   // The current (uncommitted) migration, if any; idempotent by convention.
@@ -217,6 +219,11 @@ export async function prepareDatabase(cfg, { fresh = false } = {}) {
     await $({ env: menv, cwd: ROOT })`${gm} watch --once`;
   }
   return u;
+}
+
+/** db/extensions.sql with its placeholder filled in (run as a superuser). */
+export function extensionsSql(owner) {
+  return fs.readFileSync(path.join(ROOT, 'db', 'extensions.sql'), 'utf8').replaceAll(':DATABASE_OWNER', owner);
 }
 
 function currentMigrationText() {

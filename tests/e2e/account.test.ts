@@ -2,17 +2,10 @@
 // and e-mail change behind step-up, account recovery request, and the audit
 // trail. Links (tokens) are read from the development mailbox the gateway's
 // `log` outbox sender writes (OUTBOX_LOG_FILE, default <TEST_STACK_DATA_DIR>/outbox.log).
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { codeAt, PERIOD } from '../../gateway/src/mfa/totp.js';
-import { assertNoInternals, db, gateway, login, me, newUser, postgrest, refresh, session, uniqueEmail, type TestUser } from './helpers.js';
+import { assertNoInternals, db, gateway, login, mailbox, me, newUser, postgrest, refresh, session, uniqueEmail, type TestUser } from './helpers.js';
 
-function mailbox(): { id: string; to: string | null; template: string; data: Record<string, any> }[] {
-  const file = process.env.OUTBOX_LOG_FILE ?? path.join(process.env.TEST_STACK_DATA_DIR ?? process.env.STACK_DATA_DIR ?? '.data/test', 'outbox.log');
-  if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-}
 
 /** The newest message of a template for a user, once the outbox has delivered it. */
 async function mail(userId: string, template: string, after = 0) {

@@ -1,4 +1,6 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll } from 'vitest';
 
@@ -92,4 +94,18 @@ export const me = (token: string) => postgrest('/rpc/me', { method: 'POST', toke
 export function assertNoInternals(text: string): void {
   const leaks = [/\bselect\b/i, /\bapp\./, /app_private/, /SQLSTATE/i, /\bat .+\.(ts|js):\d+/, /stack/i, /pg_/, /ERROR:/];
   for (const re of leaks) if (re.test(text)) throw new Error(`error body leaks internals (${re}): ${text}`);
+}
+
+export interface MailboxMessage { id: string; to: string | null; template: string; data: Record<string, any> }
+
+/**
+ * The messages the `log` outbox sender has written (OUTBOX_LOG_FILE, default
+ * <TEST_STACK_DATA_DIR>/outbox.log). Only complete lines: the gateway may be
+ * appending one while a test reads.
+ */
+export function mailbox(): MailboxMessage[] {
+  const file = process.env.OUTBOX_LOG_FILE ?? path.join(process.env.TEST_STACK_DATA_DIR ?? process.env.STACK_DATA_DIR ?? '.data/test', 'outbox.log');
+  if (!fs.existsSync(file)) return [];
+  const text = fs.readFileSync(file, 'utf8');
+  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as MailboxMessage);
 }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { codeAt, matchStep, PERIOD } from '../../gateway/src/mfa/totp.js';
-import { db, gateway, login, newUser, postgrest, session, type TestUser } from './helpers.js';
+import { db, gateway, login, mailbox, newUser, postgrest, session, type TestUser } from './helpers.js';
 
 const oathtool = (secret: string, at?: number) =>
   execFileSync('oathtool', ['--totp', '-b', ...(at ? ['-N', `@${at}`] : []), secret], { encoding: 'utf8' }).trim();
@@ -40,16 +40,11 @@ const mfaLogin = async (u: TestUser) => {
 const verify = (mfa_token: string, method: string, code: string, extra: object = {}) =>
   gateway('/auth/mfa/verify', { method: 'POST', json: { mfa_token, method, code, ...extra } });
 
-function mailbox(): string {
-  const file = process.env.OUTBOX_LOG_FILE ?? path.join(process.env.TEST_STACK_DATA_DIR ?? process.env.STACK_DATA_DIR ?? '.data/test', 'outbox.log');
-  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-}
 async function codeSentTo(userId: string, channel: 'sms' | 'email', after: number): Promise<string> {
   const ids = (await db.query<{ id: string }>('select id::text from app_private.outbox where user_id = $1 and channel = $2 and id > $3 order by id',
     [userId, channel, after])).rows.map((r) => r.id);
   for (let i = 0; i < 60; i++) {
-    const lines = mailbox().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-    const m = lines.find((l) => ids.includes(l.id));
+    const m = mailbox().find((l) => ids.includes(l.id));
     if (m) return m.data.code;
     await new Promise((r) => setTimeout(r, 200));
   }
