@@ -270,3 +270,40 @@ describe('request errors', () => {
     expect(doc.body.paths['/auth/login'].post.responses).toHaveProperty('429');
   });
 });
+
+describe('device cookies (lockout cannot be used to keep an owner out)', () => {
+  it('can sign in from a known device while someone else has locked the account, and cannot from a new one', async () => {
+    const owner = await newUser('device');
+    const first = await login(owner.email, owner.password);
+    expect(first.status).toBe(200);
+    const cookie = first.body.device_cookie as string;
+    expect(cookie).toMatch(/^[A-Za-z0-9_-]{40,}$/);
+    const setCookie = first.headers.get('set-cookie') ?? '';
+    expect(setCookie.startsWith(`dwaybank_device=${cookie};`)).toBe(true);
+    for (const attr of ['Path=/auth', 'HttpOnly', 'Secure', 'SameSite=Strict', 'Max-Age=15552000']) expect(setCookie).toContain(attr);
+    const stored = await db.query('select count(*)::int as n from app_private.device_cookies where user_id = $1 and token_hash = app_private.token_hash($2)',
+      [owner.userId, cookie]);
+    expect(stored.rows[0].n).toBe(1);
+
+    // Someone who only knows the address locks the account.
+    for (let i = 0; i < 5; i++) expect((await login(owner.email, `guessing ${i} wrong password`)).status).toBe(401);
+    const stranger = await login(owner.email, owner.password);
+    expect(stranger.status).toBe(429);
+    expect(stranger.body.code).toBe('TOO_MANY_ATTEMPTS');
+
+    // The owner's device gets in, with the cookie in the body or as the browser's cookie.
+    const viaBody = await gateway('/auth/login', { method: 'POST', json: { email: owner.email, password: owner.password, device_cookie: cookie } });
+    expect(viaBody.status).toBe(200);
+    expect(viaBody.body.access_token).toBeTruthy();
+    for (let i = 0; i < 5; i++) await login(owner.email, `guessing again ${i} wrong`);
+    const viaCookie = await login(owner.email, owner.password, { cookie: `dwaybank_device=${viaBody.body.device_cookie}` });
+    expect(viaCookie.status).toBe(200);
+
+    // Another account's cookie is worth nothing here.
+    const other = await newUser('device-other');
+    const otherCookie = (await login(other.email, other.password)).body.device_cookie as string;
+    for (let i = 0; i < 5; i++) await login(owner.email, `and again ${i} wrong`);
+    const foreign = await gateway('/auth/login', { method: 'POST', json: { email: owner.email, password: owner.password, device_cookie: otherCookie } });
+    expect(foreign.status).toBe(429);
+  });
+});

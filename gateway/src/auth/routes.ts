@@ -1,4 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { getCookie, setCookie } from 'hono/cookie';
+import type { Context } from 'hono';
+import type pg from 'pg';
 import type { Db } from '../db.js';
 import { ApiError, commonErrors, errorResponse, errors } from '../errors.js';
 import { createRouter, requestContext } from '../router.js';
@@ -26,6 +29,7 @@ const LoginBody = z
     device_fingerprint: optionalText(256),
     device_name: optionalText(200),
     device_token: optionalText(128).openapi({ description: 'From a remember_device MFA verification: skips the MFA prompt on this device (with the same device_fingerprint)' }),
+    device_cookie: optionalText(128).openapi({ description: `From an earlier sign-in to this account (also read from the ${'`'}dwaybank_device${'`'} cookie): this client is exempt from the account lockout and has its own failure counter` }),
     device: z
       .object({ fingerprint: z.string().min(1).max(256), name: optionalText(200), token: optionalText(128) })
       .optional()
@@ -59,6 +63,10 @@ const TokenPair = z
   })
   .openapi('TokenPair');
 
+const SignedIn = TokenPair.extend({
+  device_cookie: z.string().optional().openapi({ description: 'Keep it (or the dwaybank_device cookie) and send it with later sign-ins to this account: a lockout caused by others does not apply to this client' }),
+}).openapi('SignedIn');
+
 const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } }, required: true });
 
 const signup = createRoute({
@@ -82,7 +90,7 @@ const login = createRoute({
   summary: 'Sign in with e-mail and password',
   request: { body: json(LoginBody) },
   responses: {
-    200: { content: { 'application/json': { schema: z.union([TokenPair, MfaRequired]) } }, description: 'Signed in, or a second factor is needed (mfa_required)' },
+    200: { content: { 'application/json': { schema: z.union([SignedIn, MfaRequired]) } }, description: 'Signed in, or a second factor is needed (mfa_required)' },
     ...commonErrors,
     401: errorResponse('Wrong e-mail or password (INVALID_CREDENTIALS); identical for unknown addresses'),
     403: errorResponse('The account is suspended (ACCOUNT_SUSPENDED)'),
@@ -146,9 +154,27 @@ interface SessionRow {
   aal: 'aal1' | 'aal2' | null;
   amr: string[] | null;
   retry_after_seconds?: number | null;
+  /** With status ok, from app.issue_device_cookie. */
+  device_cookie?: string;
   /** With status mfa_required: the pending sign-in (the mfa_token's jti) and the factors to answer with. */
   login_id?: string | null;
   mfa_methods?: string[] | null;
+}
+
+/** The device cookie a client sent: the JSON field wins over the cookie. */
+export const DEVICE_COOKIE = 'dwaybank_device';
+export function sentDeviceCookie(c: Context, fromBody?: string): string | null {
+  return fromBody ?? getCookie(c, DEVICE_COOKIE) ?? null;
+}
+
+/** Issues a device cookie for a session just opened, in the sign-in's transaction. */
+export async function issueDeviceCookie(client: pg.PoolClient, userId: string, sessionId: string): Promise<string> {
+  return (await client.query<{ v: string }>('select app.issue_device_cookie($1, $2) as v', [userId, sessionId])).rows[0]!.v;
+}
+
+/** Hands the device cookie to a browser as well (HttpOnly; only sign-in routes under /auth read it). */
+export function setDeviceCookie(c: Context, value: string): void {
+  setCookie(c, DEVICE_COOKIE, value, { path: '/auth', httpOnly: true, secure: true, sameSite: 'Strict', maxAge: 180 * 24 * 3600 });
 }
 
 export function authRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number }) {
@@ -189,20 +215,30 @@ export function authRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number })
       const ctx = requestContext(c, trustProxy);
       const row = await db.withTx(ctx, async (client) => {
         const r = await client.query<SessionRow>(
-          'select status, user_id, role, retry_after_seconds, session_id, refresh_token, aal, amr, login_id, mfa_methods from app.authenticate($1, $2, $3::inet, $4, $5, $6)',
-          [b.email, b.password, ctx.ip, ctx.userAgent, b.device_fingerprint ?? null, b.device_name ?? null],
+          'select status, user_id, role, retry_after_seconds, session_id, refresh_token, aal, amr, login_id, mfa_methods from app.authenticate($1, $2, $3::inet, $4, $5, $6, now(), $7)',
+          [b.email, b.password, ctx.ip, ctx.userAgent, b.device_fingerprint ?? null, b.device_name ?? null, sentDeviceCookie(c, b.device_cookie)],
         );
-        return r.rows[0]!;
+        const signedIn = r.rows[0]!;
+        return signedIn.status === 'ok'
+          ? { ...signedIn, device_cookie: await issueDeviceCookie(client, signedIn.user_id!, signedIn.session_id!) }
+          : signedIn;
       });
       switch (row.status) {
         case 'ok':
-          return c.json(await tokenPair(row), 200);
+          setDeviceCookie(c, row.device_cookie!);
+          return c.json({ ...(await tokenPair(row)), device_cookie: row.device_cookie! }, 200);
         case 'mfa_required': {
           if (b.device_token && b.device_fingerprint) {
-            const trusted = await db.withTx(ctx, async (client) => (await client.query<SessionRow>(
-              'select status, user_id, role, session_id, refresh_token, aal, amr from app.login_with_trusted_device($1, $2, $3, $4::inet, $5, $6)',
-              [row.login_id, b.device_token, b.device_fingerprint, ctx.ip, ctx.userAgent, b.device_name ?? null])).rows[0]!);
-            if (trusted.status === 'ok') return c.json(await tokenPair(trusted), 200);
+            const trusted = await db.withTx(ctx, async (client) => {
+              const t = (await client.query<SessionRow>(
+                'select status, user_id, role, session_id, refresh_token, aal, amr from app.login_with_trusted_device($1, $2, $3, $4::inet, $5, $6)',
+                [row.login_id, b.device_token, b.device_fingerprint, ctx.ip, ctx.userAgent, b.device_name ?? null])).rows[0]!;
+              return t.status === 'ok' ? { ...t, device_cookie: await issueDeviceCookie(client, t.user_id!, t.session_id!) } : t;
+            });
+            if (trusted.status === 'ok') {
+              setDeviceCookie(c, trusted.device_cookie!);
+              return c.json({ ...(await tokenPair(trusted)), device_cookie: trusted.device_cookie! }, 200);
+            }
           }
           const { token } = await tokens.sign('mfa', { sub: row.user_id!, methods: row.mfa_methods! }, { jti: row.login_id! });
           return c.json({ mfa_required: true as const, mfa_token: token, methods: row.mfa_methods! }, 200);

@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import QRCode from 'qrcode';
 import type { Db } from '../db.js';
 import { ApiError, commonErrors, errorResponse, errors } from '../errors.js';
+import { issueDeviceCookie, setDeviceCookie } from '../auth/routes.js';
 import { createRouter, requestContext, type AppEnv } from '../router.js';
 import type { Tokens } from '../tokens/jwt.js';
 import type { MfaKeys } from './crypto.js';
@@ -26,6 +27,7 @@ const TokenPair = z.object({
   aal: z.enum(['aal1', 'aal2']),
   amr: z.array(z.string()),
   device_token: z.string().optional().openapi({ description: 'With remember_device: send it (and the same device_fingerprint) to /auth/login for 30 days' }),
+  device_cookie: z.string().optional().openapi({ description: 'Send it to /auth/login (or keep the dwaybank_device cookie): this client is exempt from a lockout others cause' }),
 }).openapi('MfaTokenPair');
 
 const auth401 = errorResponse('Missing or invalid access token (INVALID_TOKEN)');
@@ -246,12 +248,15 @@ export function mfaRoutes(deps: { db: Db; tokens: Tokens; keys: MfaKeys; outbox:
           'select * from app.verify_mfa_login($1, $2, $3, $4, $5, $6::inet, $7, $8, $9)',
           [t.jti, b.method, b.method === 'totp' ? null : b.code, step, b.remember_device ?? false, ctx.ip, ctx.userAgent,
             b.device_fingerprint ?? null, b.device_name ?? null]);
-        return r.rows[0]!;
+        const v = r.rows[0]!;
+        return v.status === 'ok' && v.user_id === t.sub ? { ...v, device_cookie: await issueDeviceCookie(client, v.user_id, v.session_id) } : v;
       });
-      if (row.status !== 'ok' || row.user_id !== t.sub) throw codeFailure(row.status, row.retry_after_seconds);
+      if (row.status !== 'ok' || row.user_id !== t.sub || !('device_cookie' in row)) throw codeFailure(row.status, row.retry_after_seconds);
       const { token, expiresIn } = await tokens.sign('access', { sub: row.user_id, sid: row.session_id, role: row.role, aal: row.aal, amr: row.amr });
+      setDeviceCookie(c, row.device_cookie);
       return c.json({ access_token: token, refresh_token: row.refresh_token, token_type: 'bearer' as const, expires_in: expiresIn,
-        session_id: row.session_id, aal: row.aal, amr: row.amr, ...(row.device_token ? { device_token: row.device_token } : {}) }, 200);
+        session_id: row.session_id, aal: row.aal, amr: row.amr, ...(row.device_token ? { device_token: row.device_token } : {}),
+        device_cookie: row.device_cookie }, 200);
     })
     .openapi(routes.stepUp, async (c) => {
       const who = await bearer(c);

@@ -1,0 +1,55 @@
+-- Device cookies (000008): a lockout caused by someone else's guesses does not
+-- keep the owner's known device out; wrong passwords from a known device count
+-- against that device only.
+begin;
+select plan(12);
+
+select tests.create_user('owner@example.com') as owner \gset
+select tests.create_user('other@example.com') as other \gset
+
+-- The owner signs in once from their phone and keeps the device cookie.
+create temp table s1 as select * from app.authenticate('owner@example.com', 'correct horse battery staple', '192.0.2.70', 'Phone');
+select app.issue_device_cookie(:'owner', (select session_id from s1)) as cookie \gset
+select is((select count(*)::int from app_private.device_cookies where user_id = :'owner' and token_hash = app_private.token_hash(:'cookie')), 1,
+  'should keep only the hash of an issued device cookie');
+select throws_ok(format('select app.issue_device_cookie(%L, %L)', :'other', (select session_id from s1)), 'PT401', null,
+  'should issue a device cookie only for the user of the session');
+
+-- An attacker who knows the address locks the account.
+select app.authenticate('owner@example.com', 'attacker guess number 1', '203.0.113.66', 'curl') from generate_series(1, 5);
+select is((select status from app.authenticate('owner@example.com', 'correct horse battery staple', '203.0.113.66', 'curl')), 'locked',
+  'should keep the account locked for a client without a device cookie');
+select is((select status from app.authenticate('owner@example.com', 'correct horse battery staple', '192.0.2.70', 'Phone', null, null, now(), :'cookie')),
+  'ok', 'should let the owner''s known device sign in while the account is locked');
+select ok(exists (select from audit.audit_log where event_type = 'auth.login.lock_bypassed_by_device' and subject_user_id = :'owner'),
+  'should record that a known device signed in past the lock');
+
+-- A cookie counts only for its own account, and not once revoked.
+select tests.create_user('third@example.com') as third \gset
+select app.authenticate('third@example.com', 'attacker guess number 1') from generate_series(1, 5);
+select is((select status from app.authenticate('third@example.com', 'correct horse battery staple', null, null, null, null, now(), :'cookie')),
+  'locked', 'should not honour another account''s device cookie');
+
+-- Wrong passwords from the known device count against the device, not the account.
+select failed_login_attempts as before_failures from app.users where id = :'owner' \gset
+select app.authenticate('owner@example.com', 'fat-fingered password', '192.0.2.70', 'Phone', null, null, now(), :'cookie') from generate_series(1, 4);
+select is((select failed_login_attempts from app.users where id = :'owner'), :before_failures,
+  'should not count a known device''s wrong passwords against the account');
+select is((select failed_attempts from app_private.device_cookies where token_hash = app_private.token_hash(:'cookie')), 4,
+  'should count them against the device cookie');
+select app.authenticate('owner@example.com', 'fat-fingered password', '192.0.2.70', 'Phone', null, null, now(), :'cookie');
+select is((select status from app.authenticate('owner@example.com', 'correct horse battery staple', '192.0.2.70', 'Phone', null, null, now(), :'cookie')),
+  'locked', 'should lock the device cookie after 5 wrong passwords from it');
+select ok((select locked_until > now() + interval '50 seconds' from app_private.device_cookies where token_hash = app_private.token_hash(:'cookie')),
+  'should lock it for a minute at first, like the account');
+
+-- A password change ends every device cookie of the account.
+update app.users set password_changed_at = now() + interval '1 second' where id = :'owner';
+select ok((select revoked_at is not null from app_private.device_cookies where token_hash = app_private.token_hash(:'cookie')),
+  'should revoke device cookies when the password changes');
+select app.authenticate('owner@example.com', 'attacker guess number 2', '203.0.113.66', 'curl') from generate_series(1, 5);
+select is((select status from app.authenticate('owner@example.com', 'correct horse battery staple', '192.0.2.70', 'Phone', null, null, now(), :'cookie')),
+  'locked', 'should treat a revoked device cookie like none (the account lock applies to it)');
+
+select * from finish();
+rollback;
