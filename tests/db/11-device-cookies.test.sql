@@ -2,7 +2,7 @@
 -- keep the owner's known device out; wrong passwords from a known device count
 -- against that device only.
 begin;
-select plan(12);
+select plan(16);
 
 select tests.create_user('owner@example.com') as owner \gset
 select tests.create_user('other@example.com') as other \gset
@@ -14,6 +14,18 @@ select is((select count(*)::int from app_private.device_cookies where user_id = 
   'should keep only the hash of an issued device cookie');
 select throws_ok(format('select app.issue_device_cookie(%L, %L)', :'other', (select session_id from s1)), 'PT401', null,
   'should issue a device cookie only for the user of the session');
+
+-- Signing in again with it keeps it (one row per device); a new device gets a new one.
+create temp table s1b as select * from app.authenticate('owner@example.com', 'correct horse battery staple', '192.0.2.70', 'Phone', null, null, now(), :'cookie');
+select is(app.issue_device_cookie(:'owner', (select session_id from s1b), :'cookie'), :'cookie',
+  'should keep a valid device cookie the client presented');
+select is((select count(*)::int from app_private.device_cookies where user_id = :'owner'), 1, 'should not add a row for a known device');
+insert into app_private.device_cookies (token_hash, user_id, created_at, expires_at)
+values (extensions.digest('old-1', 'sha256'), :'owner', now() - interval '200 days', now() - interval '20 days');
+select isnt(app.issue_device_cookie(:'owner', (select session_id from s1b), 'not a cookie of this account at all'), :'cookie',
+  'should issue a new cookie when the presented one is not valid');
+select is((select count(*)::int from app_private.device_cookies where user_id = :'owner' and expires_at <= now()), 0,
+  'should delete the account''s expired device cookies when it issues one');
 
 -- An attacker who knows the address locks the account.
 select app.authenticate('owner@example.com', 'attacker guess number 1', '203.0.113.66', 'curl') from generate_series(1, 5);

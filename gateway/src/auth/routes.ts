@@ -167,9 +167,9 @@ export function sentDeviceCookie(c: Context, fromBody?: string): string | null {
   return fromBody ?? getCookie(c, DEVICE_COOKIE) ?? null;
 }
 
-/** Issues a device cookie for a session just opened, in the sign-in's transaction. */
-export async function issueDeviceCookie(client: pg.PoolClient, userId: string, sessionId: string): Promise<string> {
-  return (await client.query<{ v: string }>('select app.issue_device_cookie($1, $2) as v', [userId, sessionId])).rows[0]!.v;
+/** The device cookie for a session just opened (the presented one if valid, else a new one), in the sign-in's transaction. */
+export async function issueDeviceCookie(client: pg.PoolClient, userId: string, sessionId: string, presented: string | null = null): Promise<string> {
+  return (await client.query<{ v: string }>('select app.issue_device_cookie($1, $2, $3) as v', [userId, sessionId, presented])).rows[0]!.v;
 }
 
 /** Hands the device cookie to a browser as well (HttpOnly; only sign-in routes under /auth read it). */
@@ -213,14 +213,15 @@ export function authRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number })
     .openapi(login, async (c) => {
       const b = c.req.valid('json');
       const ctx = requestContext(c, trustProxy);
+      const presented = sentDeviceCookie(c, b.device_cookie);
       const row = await db.withTx(ctx, async (client) => {
         const r = await client.query<SessionRow>(
           'select status, user_id, role, retry_after_seconds, session_id, refresh_token, aal, amr, login_id, mfa_methods from app.authenticate($1, $2, $3::inet, $4, $5, $6, now(), $7)',
-          [b.email, b.password, ctx.ip, ctx.userAgent, b.device_fingerprint ?? null, b.device_name ?? null, sentDeviceCookie(c, b.device_cookie)],
+          [b.email, b.password, ctx.ip, ctx.userAgent, b.device_fingerprint ?? null, b.device_name ?? null, presented],
         );
         const signedIn = r.rows[0]!;
         return signedIn.status === 'ok'
-          ? { ...signedIn, device_cookie: await issueDeviceCookie(client, signedIn.user_id!, signedIn.session_id!) }
+          ? { ...signedIn, device_cookie: await issueDeviceCookie(client, signedIn.user_id!, signedIn.session_id!, presented) }
           : signedIn;
       });
       switch (row.status) {
@@ -233,7 +234,7 @@ export function authRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number })
               const t = (await client.query<SessionRow>(
                 'select status, user_id, role, session_id, refresh_token, aal, amr from app.login_with_trusted_device($1, $2, $3, $4::inet, $5, $6)',
                 [row.login_id, b.device_token, b.device_fingerprint, ctx.ip, ctx.userAgent, b.device_name ?? null])).rows[0]!;
-              return t.status === 'ok' ? { ...t, device_cookie: await issueDeviceCookie(client, t.user_id!, t.session_id!) } : t;
+              return t.status === 'ok' ? { ...t, device_cookie: await issueDeviceCookie(client, t.user_id!, t.session_id!, presented) } : t;
             });
             if (trusted.status === 'ok') {
               setDeviceCookie(c, trusted.device_cookie!);

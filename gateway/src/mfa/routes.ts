@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import QRCode from 'qrcode';
 import type { Db } from '../db.js';
 import { ApiError, commonErrors, errorResponse, errors } from '../errors.js';
-import { issueDeviceCookie, setDeviceCookie } from '../auth/routes.js';
+import { issueDeviceCookie, sentDeviceCookie, setDeviceCookie } from '../auth/routes.js';
 import { createRouter, requestContext, type AppEnv } from '../router.js';
 import type { Tokens } from '../tokens/jwt.js';
 import type { MfaKeys } from './crypto.js';
@@ -92,6 +92,7 @@ const routes = {
     request: { body: json(z.object({
       mfa_token: z.string().min(1).max(4096), method: Method, code: Code,
       remember_device: z.boolean().optional(), device_fingerprint: z.string().max(256).optional(), device_name: z.string().max(200).optional(),
+      device_cookie: z.string().max(128).optional().openapi({ description: 'The device cookie sent with /auth/login, if any (or the dwaybank_device cookie): kept instead of a new one' }),
     })) },
     responses: { 200: ok(TokenPair, 'Signed in at aal2'), ...commonErrors, ...codeErrors, 403: errorResponse('ACCOUNT_SUSPENDED') },
   }),
@@ -249,7 +250,7 @@ export function mfaRoutes(deps: { db: Db; tokens: Tokens; keys: MfaKeys; outbox:
           [t.jti, b.method, b.method === 'totp' ? null : b.code, step, b.remember_device ?? false, ctx.ip, ctx.userAgent,
             b.device_fingerprint ?? null, b.device_name ?? null]);
         const v = r.rows[0]!;
-        return v.status === 'ok' && v.user_id === t.sub ? { ...v, device_cookie: await issueDeviceCookie(client, v.user_id, v.session_id) } : v;
+        return v.status === 'ok' && v.user_id === t.sub ? { ...v, device_cookie: await issueDeviceCookie(client, v.user_id, v.session_id, sentDeviceCookie(c, b.device_cookie)) } : v;
       });
       if (row.status !== 'ok' || row.user_id !== t.sub || !('device_cookie' in row)) throw codeFailure(row.status, row.retry_after_seconds);
       const { token, expiresIn } = await tokens.sign('access', { sub: row.user_id, sid: row.session_id, role: row.role, aal: row.aal, amr: row.amr });
