@@ -215,14 +215,14 @@ export function authRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number })
       const ctx = requestContext(c, trustProxy);
       const presented = sentDeviceCookie(c, b.device_cookie);
       const row = await db.withTx(ctx, async (client) => {
+        // One statement: the sign-in and, when it succeeds, its device cookie.
         const r = await client.query<SessionRow>(
-          'select status, user_id, role, retry_after_seconds, session_id, refresh_token, aal, amr, login_id, mfa_methods from app.authenticate($1, $2, $3::inet, $4, $5, $6, now(), $7)',
+          `select a.status, a.user_id, a.role, a.retry_after_seconds, a.session_id, a.refresh_token, a.aal, a.amr, a.login_id, a.mfa_methods,
+                  case when a.status = 'ok' then app.issue_device_cookie(a.user_id, a.session_id, $7) end as device_cookie
+             from app.authenticate($1, $2, $3::inet, $4, $5, $6, now(), $7) a`,
           [b.email, b.password, ctx.ip, ctx.userAgent, b.device_fingerprint ?? null, b.device_name ?? null, presented],
         );
-        const signedIn = r.rows[0]!;
-        return signedIn.status === 'ok'
-          ? { ...signedIn, device_cookie: await issueDeviceCookie(client, signedIn.user_id!, signedIn.session_id!, presented) }
-          : signedIn;
+        return r.rows[0]!;
       });
       switch (row.status) {
         case 'ok':
