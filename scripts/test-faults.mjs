@@ -45,7 +45,8 @@ try {
     if (failed) process.stdout.write(out.slice(-6000));
     const f = out.match(/\[fuzz\] seed=(\d+) runs=(\d+) requests=(\d+) .*?5xx=(\d+) leaks=(\d+).*?rows_lost=(\d+) half_written=(\d+)/);
     results.push({ name: 'fuzz + races + access', passed: j.numPassedTests ?? 0, failed,
-      figures: f ? { seed: Number(f[1]), requests: Number(f[3]), '5xx': Number(f[4]), leaks: Number(f[5]), rows_lost: Number(f[6]), half_written: Number(f[7]) } : {} });
+      figures: f ? { seed: Number(f[1]), requests: Number(f[3]), '5xx': Number(f[4]), leaks: Number(f[5]), rows_lost: Number(f[6]), half_written: Number(f[7]),
+        fresh_retries: Number(/fresh_retries=(\d+)/.exec(out)?.[1] ?? 0) } : {} });
   }
 
   const phases = [
