@@ -2,11 +2,10 @@
 // database is migrated only when the migrations changed (applying the current
 // migration drops the schemas, and with them a data set that took minutes to
 // load), and the gateway can be restarted with other database settings.
-import { fs, path, sleep } from 'zx';
+import { fs, path } from 'zx';
 import crypto from 'node:crypto';
 import {
-  ROOT, stackConfig, urls, startPostgres, stopPostgres, prepareDatabase, psql, startProcess, waitFor, gatewayEnv,
-  writePostgrestConf, postgrestBin,
+  ROOT, stackConfig, urls, startPostgres, stopPostgres, prepareDatabase, psql, startService, stopProcess,
 } from '../lib/stack.mjs';
 import { ensurePrereqs } from '../lib/prereqs.mjs';
 
@@ -55,33 +54,18 @@ export async function benchServices(db) {
   fs.mkdirSync(logDir, { recursive: true });
   const gatewayUrl = `http://${cfg.host}:${cfg.gatewayPort}`;
   const postgrestUrl = `http://${cfg.host}:${cfg.postgrestPort}`;
-  let gw = null;
-  const startGateway = async (extra = {}) => {
-    gw = startProcess('gateway', process.execPath,
-      [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(ROOT, 'gateway', 'src', 'server.ts')],
-      { env: gatewayEnv(cfg, { LOG_LEVEL: 'warn', ...extra }),
-        logFile: path.join(logDir, 'gateway.log') });
-    await waitFor(`${gatewayUrl}/healthz`, { what: 'gateway', child: gw, timeoutMs: 60000 });
-  };
-  const stopGateway = async () => {
-    if (gw && gw.exitCode === null) {
-      gw.kill('SIGTERM');
-      for (let i = 0; i < 50 && gw.exitCode === null; i++) await sleep(100);
-      if (gw.exitCode === null) gw.kill('SIGKILL');
-    }
-  };
-  await startGateway();
-  const pgrst = startProcess('postgrest', postgrestBin, [writePostgrestConf(cfg)],
-    { env: { PATH: process.env.PATH }, logFile: path.join(logDir, 'postgrest.log') });
-  await waitFor(`http://${cfg.host}:${cfg.postgrestAdminPort}/ready`, { what: 'PostgREST', child: pgrst, timeoutMs: 60000 });
+  let gw = await startService('gateway', cfg, logDir, { LOG_LEVEL: 'warn' });
+  const pgrst = await startService('postgrest', cfg, logDir);
   return {
     gatewayUrl, postgrestUrl, logDir,
     gatewayPid: () => gw?.pid,
-    async restartGateway(extra = {}) { await stopGateway(); await startGateway(extra); },
+    async restartGateway(extra = {}) {
+      await stopProcess(gw, 'SIGTERM');
+      gw = await startService('gateway', cfg, logDir, { LOG_LEVEL: 'warn', ...extra });
+    },
     async stop() {
-      await stopGateway();
-      if (pgrst.exitCode === null) pgrst.kill('SIGTERM');
-      await sleep(300);
+      await stopProcess(gw, 'SIGTERM');
+      await stopProcess(pgrst, 'SIGTERM');
     },
   };
 }

@@ -269,6 +269,40 @@ export async function waitFor(urlStr, { timeoutMs = 30000, what = urlStr, child 
   throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
 }
 
+/** Where a service of a stack configuration answers once it is ready. */
+export const readyUrl = (name, cfg) => (name === 'gateway'
+  ? `http://${cfg.host}:${cfg.gatewayPort}/healthz`
+  : `http://${cfg.host}:${cfg.postgrestAdminPort}/ready`);
+
+/**
+ * Starts the gateway or PostgREST for a stack configuration (its database,
+ * ports, keys) and waits until it answers. `extraEnv` goes to the gateway.
+ */
+export async function startService(name, cfg, logDir, extraEnv = {}) {
+  const child = name === 'gateway'
+    ? startProcess('gateway', process.execPath,
+      [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(ROOT, 'gateway', 'src', 'server.ts')],
+      { env: gatewayEnv(cfg, extraEnv), logFile: path.join(logDir, 'gateway.log') })
+    : startProcess('postgrest', postgrestBin, [writePostgrestConf(cfg)],
+      { env: { PATH: env.PATH }, logFile: path.join(logDir, 'postgrest.log') });
+  await waitFor(readyUrl(name, cfg), { what: name, child, timeoutMs: 60_000 });
+  return child;
+}
+
+/**
+ * Replaces a service of a running stack: stops it with `signal` (waiting until
+ * its port is free), starts it again for `cfg` (e.g. a promoted standby), and
+ * says whether the old one was still running.
+ */
+export async function restartService(stack, name, { cfg = stack.cfg, signal = 'SIGTERM' } = {}) {
+  let i = stack.children.findIndex((c) => c.name === name && c.exitCode === null && c.signalCode === null);
+  const wasRunning = i >= 0;
+  if (wasRunning) await stopProcess(stack.children[i], signal);
+  else i = stack.children.push(null) - 1;
+  stack.children[i] = await startService(name, cfg, stack.logDir);
+  return { child: stack.children[i], wasRunning };
+}
+
 export function gatewayEnv(cfg, extra = {}) {
   const u = urls(cfg);
   return {
@@ -330,8 +364,7 @@ export async function up(profile = 'dev', { fresh = false } = {}) {
   const startedPg = await startPostgres(cfg, bin);
   const children = [];
   const stop = async () => {
-    for (const c of children.reverse()) if (c.exitCode === null) c.kill('SIGTERM');
-    await sleep(300);
+    for (const c of [...children].reverse()) await stopProcess(c, 'SIGTERM');
     if (startedPg) await stopPostgres(cfg, bin);
   };
   try {
@@ -345,17 +378,10 @@ export async function up(profile = 'dev', { fresh = false } = {}) {
       await psql(u.root, `alter database ${cfg.dbName} set dwaybank.${k} = '${v}'`);
     const logDir = path.join(cfg.dataDir, 'logs');
     fs.mkdirSync(logDir, { recursive: true });
-    const gw = startProcess('gateway', process.execPath,
-      [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(ROOT, 'gateway', 'src', 'server.ts')],
-      { env: gatewayEnv(cfg), logFile: path.join(logDir, 'gateway.log') });
-    children.push(gw);
+    children.push(await startService('gateway', cfg, logDir));
+    children.push(await startService('postgrest', cfg, logDir));
     const gatewayUrl = `http://${cfg.host}:${cfg.gatewayPort}`;
-    await waitFor(`${gatewayUrl}/healthz`, { what: 'gateway', child: gw });
-    const pgrst = startProcess('postgrest', postgrestBin, [writePostgrestConf(cfg)],
-      { env: { PATH: env.PATH }, logFile: path.join(logDir, 'postgrest.log') });
-    children.push(pgrst);
     const postgrestUrl = `http://${cfg.host}:${cfg.postgrestPort}`;
-    await waitFor(`http://${cfg.host}:${cfg.postgrestAdminPort}/ready`, { what: 'PostgREST', child: pgrst });
     return { cfg, urls: u, gatewayUrl, postgrestUrl, children, stop, logDir };
   } catch (e) {
     await stop();

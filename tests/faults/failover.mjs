@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { gatewayEnv, postgrestBin, startProcess, stopProcess, urls as stackUrls, waitFor, writePostgrestConf, ROOT } from '../../scripts/lib/stack.mjs';
+import { postgrestBin, restartService, startProcess, stopProcess, urls as stackUrls, waitFor, writePostgrestConf, ROOT } from '../../scripts/lib/stack.mjs';
 import { WriteLoad, asPostgres, crashPostgres, http, realDir, sh, sleep, startCluster, stopCluster, waitUntil } from './lib.mjs';
 
 const isRoot = process.getuid?.() === 0;
@@ -96,17 +96,8 @@ export async function failoverTest({ stack, bin, standbyPort, standbyHttpPort, s
     await query(standbyUrls.superuser, 'select pg_reload_conf()');
     // Point the gateway and the main PostgREST at the new primary (in production: the service address moves).
     for (const name of ['gateway', 'postgrest']) {
-      let i = stack.children.findIndex((c) => c.name === name && c.exitCode === null);
-      if (i < 0) {
-        failures.push(`${name} exited when the primary died`);
-        i = stack.children.push(null) - 1;
-      } else await stopProcess(stack.children[i], 'SIGTERM');
-      const child = name === 'gateway'
-        ? startProcess('gateway', process.execPath, [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(ROOT, 'gateway', 'src', 'server.ts')],
-          { env: gatewayEnv(standbyCfg), logFile: path.join(stack.logDir, 'gateway.log') })
-        : startProcess('postgrest', postgrestBin, [writePostgrestConf(standbyCfg)], { env: { PATH: process.env.PATH }, logFile: path.join(stack.logDir, 'postgrest.log') });
-      stack.children[i] = child;
-      await waitFor(name === 'gateway' ? `${stack.gatewayUrl}/healthz` : `http://${cfg.host}:${cfg.postgrestAdminPort}/ready`, { what: name, child, timeoutMs: 60_000 });
+      const { wasRunning } = await restartService(stack, name, { cfg: standbyCfg });
+      if (!wasRunning) failures.push(`${name} exited when the primary died`);
     }
     await sleep(3000);
     await load.stop();
