@@ -2,23 +2,17 @@
 // authenticator (the browser only signs; every request is checked here):
 // second factor, single-use challenges, the sign counter, step-up, removal
 // under the MFA rules. Without Chromium this fails; it never skips.
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { db, gateway, login, newUser, session } from './helpers.js';
-import { launchChromium, PAGE_URL } from './browser.js';
+import { PAGE_URL, sharedChromium } from './browser.js';
 
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = sharedChromium();
 
 /** A page on the gateway's origin with a virtual authenticator, to make WebAuthn responses. */
 async function authenticator(): Promise<Page> {
-  const context = await browser.newContext();
+  const context = await browser().newContext();
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');

@@ -5,27 +5,21 @@
 // (docs/security-page.png, refreshed with UPDATE_SCREENSHOTS=1). Without Chromium this fails; it never skips.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { db, newUser } from './helpers.js';
-import { launchChromium, PAGE_URL } from './browser.js';
+import { PAGE_URL, sharedChromium } from './browser.js';
 
 // The README's screenshot is refreshed only on request (UPDATE_SCREENSHOTS=1), so a test run leaves the tree clean.
 const SCREENSHOT = process.env.UPDATE_SCREENSHOTS === '1'
   ? path.resolve(import.meta.dirname, '..', '..', 'docs', 'security-page.png')
   : path.join(process.env.TEST_STACK_DATA_DIR ?? path.resolve(import.meta.dirname, '..', '..', '.data', 'test'), 'security-page.png');
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = sharedChromium();
 
 /** A page with a virtual platform authenticator (resident keys, user verification) that records console errors. */
 async function pageWithAuthenticator() {
-  const context = await browser.newContext();
+  const context = await browser().newContext();
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
