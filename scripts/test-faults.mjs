@@ -7,15 +7,18 @@
 //   4. failover to a synchronous streaming standby.
 // Prints the figures of each (requests tried, 5xx, rows lost) and ends with
 // `N passed, N failed`. Uses the TEST_* stack settings; extra clusters use
-// FAULT_STANDBY_PORT (default 54401) and FAULT_STANDBY_HTTP_PORT (54402, admin +1).
+// FAULT_STANDBY_PORT (default 25401) and FAULT_STANDBY_HTTP_PORT (3023, admin +1).
+// All below Linux's ephemeral range (32768-60999): these servers restart while
+// thousands of client connections come and go, and a port in that range may be
+// held by an outgoing connection at the moment a server binds it again.
 import { $, fs, path, chalk } from 'zx';
 import crypto from 'node:crypto';
 
 process.env.TEST_STACK_DATA_DIR ??= '.data/faults/stack';
-process.env.TEST_PGPORT ??= '54400';
-process.env.TEST_POSTGREST_PORT ??= '54404';
-process.env.TEST_POSTGREST_ADMIN_PORT ??= '54405';
-process.env.TEST_GATEWAY_PORT ??= '54406';
+process.env.TEST_PGPORT ??= '25400';
+process.env.TEST_POSTGREST_PORT ??= '3020';
+process.env.TEST_POSTGREST_ADMIN_PORT ??= '3021';
+process.env.TEST_GATEWAY_PORT ??= '3022';
 const { up, ROOT } = await import('./lib/stack.mjs');
 const { ensurePrereqs } = await import('./lib/prereqs.mjs');
 const { crashTest } = await import('../tests/faults/crash.mjs');
@@ -52,8 +55,8 @@ try {
   const phases = [
     ['crash', () => crashTest({ stack, bin, cycles: Number(process.env.FAULT_CRASH_CYCLES ?? 3), log })],
     ['restarts', () => restartTest({ stack, cycles: 2, log })],
-    ['failover', () => failoverTest({ stack, bin, log, standbyPort: Number(process.env.FAULT_STANDBY_PORT ?? 54401),
-      standbyHttpPort: Number(process.env.FAULT_STANDBY_HTTP_PORT ?? 54402), standbyAdminPort: Number(process.env.FAULT_STANDBY_HTTP_PORT ?? 54402) + 1 })],
+    ['failover', () => failoverTest({ stack, bin, log, standbyPort: Number(process.env.FAULT_STANDBY_PORT ?? 25401),
+      standbyHttpPort: Number(process.env.FAULT_STANDBY_HTTP_PORT ?? 3023), standbyAdminPort: Number(process.env.FAULT_STANDBY_HTTP_PORT ?? 3023) + 1 })],
   ];
   for (const [key, run] of phases) {
     if (!only.includes(key)) continue;

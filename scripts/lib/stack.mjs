@@ -170,6 +170,11 @@ export async function startPostgres(cfg, bin) {
       `timezone = 'UTC'`,
     ];
     fs.appendFileSync(path.join(dir, 'postgresql.conf'), `\n# DwayBank local stack\n${conf.join('\n')}\n`);
+  } else {
+    // An existing cluster listens where the profile says now, even if its port setting changed since it was made.
+    const confFile = path.join(dir, 'postgresql.conf');
+    const ports = [...fs.readFileSync(confFile, 'utf8').matchAll(/^port = (\d+)/gm)];
+    if (Number(ports.at(-1)?.[1]) !== cfg.pgPort) fs.appendFileSync(confFile, `port = ${cfg.pgPort}\n`);
   }
   const log = path.join(path.dirname(dir), 'postgres.log');
   if (isRoot && !fs.existsSync(log)) { fs.writeFileSync(log, ''); fs.chownSync(log, uid('postgres'), gid('postgres')); }
