@@ -1,6 +1,6 @@
 -- Structure and privileges: the rules every table and function must follow.
 begin;
-select plan(14);
+select plan(16);
 
 select has_schema('api', 'should have schema api');
 select has_schema('app', 'should have schema app');
@@ -34,6 +34,24 @@ select is_empty($$
                       and (c = 'search_path=""' or c like '%pg_temp')
                       and c not like '%public%' and c not like '%$user%')
 $$, 'should pin search_path (empty, or ending in pg_temp, never public) on every security definer function');
+
+-- A function with neither a pinned search_path nor a SQL-standard body would
+-- resolve its names with the caller's search_path (an operator or type of the
+-- caller's choosing could stand in).
+select is_empty($$
+  select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+  where n.nspname in ('api', 'app', 'app_private', 'audit')
+    and p.prosqlbody is null
+    and not exists (select from unnest(p.proconfig) c where c like 'search_path=%')
+$$, 'should resolve the names in every function independently of the caller (search_path pinned, or a SQL-standard body)');
+
+-- The identity helpers run several times per request: the planner inlines them
+-- (a function call with its own search_path cost 5 times the expression).
+select is_empty($$
+  select f from unnest(array['app.jwt_claims()', 'app.current_user_id()', 'app.current_session_id()', 'app.current_aal()',
+                             'app.caller_role()', 'app.setting(''session_idle_minutes'', ''30'')', 'app.clock(null)']) f
+  where tests.plan_text('select ' || f) like '%' || split_part(f, '(', 1) || '%'
+$$, 'should inline the identity helpers into the query that calls them');
 
 select is_empty($$
   select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace

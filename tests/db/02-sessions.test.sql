@@ -1,6 +1,6 @@
 -- Sessions: creation, refresh rotation and reuse, revocation, risk, expiry, pre-request.
 begin;
-select plan(32);
+select plan(37);
 
 select tests.create_user('carol@example.com') as carol \gset
 select tests.create_user('dave@example.com') as dave \gset
@@ -84,6 +84,28 @@ select set_config('request.jwt.claims', '{"role":"anon"}', true);
 select lives_ok('select app.check_request()', 'should let an anonymous request through (PostgREST sets only the anon role)');
 select set_config('request.jwt.claims', '{"role":"anon","sub":"00000000-0000-4000-8000-000000000000"}', true);
 select throws_ok('select app.check_request()', 'PGRST', null, 'should refuse an anon-role token that claims a subject');
+select set_config('request.jwt.claims', json_build_object('sub', :'dave', 'role', 'authenticated', 'sid', 'not-a-uuid', 'token_use', 'access',
+  'iss', 'https://auth.dwaybank.local', 'exp', extract(epoch from now() + interval '10 minutes')::bigint)::text, true);
+select throws_like('select app.check_request()', '%INVALID_TOKEN%', 'should refuse a session id that is not a uuid as an invalid token');
+select set_config('request.jwt.claims', json_build_object('sub', :'dave', 'role', 'authenticated', 'sid', (select session_id from s5),
+  'token_use', 'access', 'iss', 'https://auth.dwaybank.local', 'exp', 'soon')::text, true);
+select throws_like('select app.check_request()', '%INVALID_TOKEN%', 'should refuse an exp that is not a number as an invalid token');
+select set_config('request.jwt.claims', '', true);
+select tests.authenticate_as(:'carol', (select session_id from s5));
+select throws_like('select app.check_request()', '%SESSION_ENDED%', 'should refuse a session of another user');
+select tests.clear_authentication();
+-- Marking the session as used: due after a minute, or at once when the user agent changed.
+update app.user_sessions set last_activity_at = now() - interval '5 minutes' where id = (select session_id from s5);
+select tests.authenticate_as(:'dave', (select session_id from s5));
+select app.check_request();
+select set_config('request.headers', '{"user-agent":"curl/8"}', true);
+select app.check_request();
+select set_config('request.headers', '', true);
+select tests.clear_authentication();
+select is((select last_activity_at from app.user_sessions where id = (select session_id from s5)), now(),
+  'should mark a session as used when its last use was more than a minute ago');
+select is((select 'user_agent_changed' = any (suspicious_reasons) from app.user_sessions where id = (select session_id from s5)), true,
+  'should flag a session whose user agent changed');
 select set_config('request.jwt.claims', '', true);
 
 -- Customers see only their own sessions

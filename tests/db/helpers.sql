@@ -51,5 +51,22 @@ begin
 end
 $$;
 
+-- The verbose plan of a query, as text (to see what the planner inlined).
+create or replace function tests.plan_text(query text) returns text
+  language plpgsql volatile
+  set search_path = pg_catalog, pg_temp
+  as $$
+declare
+  v_line text;
+  v_out text := '';
+begin
+  for v_line in execute 'explain (verbose, costs off) ' || query loop
+    v_out := v_out || v_line || E'\n';
+  end loop;
+  return v_out;
+end
+$$;
+
 grant usage on schema tests to public;
 grant execute on all functions in schema tests to public;
+
