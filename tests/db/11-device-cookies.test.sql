@@ -2,7 +2,7 @@
 -- keep the owner's known device out; wrong passwords from a known device count
 -- against that device only.
 begin;
-select plan(16);
+select plan(18);
 
 select tests.create_user('owner@example.com') as owner \gset
 select tests.create_user('other@example.com') as other \gset
@@ -62,6 +62,18 @@ select ok((select revoked_at is not null from app_private.device_cookies where t
 select app.authenticate('owner@example.com', 'attacker guess number 2', '203.0.113.66', 'curl') from generate_series(1, 5);
 select is((select status from app.authenticate('owner@example.com', 'correct horse battery staple', '192.0.2.70', 'Phone', null, null, now(), :'cookie')),
   'locked', 'should treat a revoked device cookie like none (the account lock applies to it)');
+
+-- An account keeps its 20 most recently used device cookies, however many browsers it signs in from.
+select tests.create_user('many@example.com') as many \gset
+create temp table s9 as select * from app.authenticate('many@example.com', 'correct horse battery staple', '192.0.2.80', 'Laptop');
+select app.issue_device_cookie(:'many', (select session_id from s9), null, now()) as kept \gset
+select count(app.issue_device_cookie(:'many', (select session_id from s9), null, now() + make_interval(secs => i))) from generate_series(1, 9) i;
+select app.issue_device_cookie(:'many', (select session_id from s9), :'kept', now() + interval '10 seconds');
+select count(app.issue_device_cookie(:'many', (select session_id from s9), null, now() + make_interval(secs => i))) from generate_series(11, 25) i;
+select is((select count(*)::int from app_private.device_cookies where user_id = :'many'), 20,
+  'should keep at most 20 device cookies per account');
+select is((select count(*)::int from app_private.device_cookies where user_id = :'many' and token_hash = app_private.token_hash(:'kept')), 1,
+  'should keep the most recently used ones (an old cookie used again stays)');
 
 select * from finish();
 rollback;
