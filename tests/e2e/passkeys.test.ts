@@ -60,6 +60,11 @@ describe('passkeys', () => {
       expect(r.status).toBe(200);
       expect(r.body.aal).toBe('aal2');
       expect(r.body.amr).toEqual(['pwd', 'webauthn']);
+      // Like a password sign-in, it hands out a device cookie (exempt from a lockout others cause); only its hash is kept.
+      const cookie = r.body.device_cookie as string;
+      expect(r.headers.get('set-cookie') ?? '').toContain(`dwaybank_device=${cookie};`);
+      expect((await db.query('select count(*)::int as n from app_private.device_cookies where user_id = $1 and token_hash = app_private.token_hash($2)',
+        [u.userId, cookie])).rows[0].n).toBe(1);
       const stored = (await db.query('select credential_id, sign_count, transports, last_used_at from app.webauthn_credentials where id = $1', [u.passkeyId])).rows[0];
       expect(stored.credential_id).toBe(response.id);
       expect(stored.last_used_at).not.toBeNull();

@@ -10,6 +10,7 @@ import {
 } from '@simplewebauthn/server';
 import type pg from 'pg';
 import { bearer } from '../account/bearer.js';
+import { issueDeviceCookie, sentDeviceCookie, setDeviceCookie } from '../auth/routes.js';
 import type { Db } from '../db.js';
 import { ApiError, commonErrors, errorResponse } from '../errors.js';
 import { createRouter, requestContext } from '../router.js';
@@ -42,6 +43,7 @@ const passkey401 = errorResponse('PASSKEY_INVALID (signature, challenge, unknown
 const TokenPair = z.object({
   access_token: z.string(), refresh_token: z.string(), token_type: z.literal('bearer'), expires_in: z.number().int(),
   session_id: z.uuid(), aal: z.literal('aal2'), amr: z.array(z.string()),
+  device_cookie: z.string().openapi({ description: 'As for password sign-in: send it (or the dwaybank_device cookie) with later sign-ins; a lockout caused by others does not apply to this client' }),
 }).openapi('PasskeyTokenPair');
 
 const routes = {
@@ -72,6 +74,7 @@ const routes = {
     request: { body: json(z.object({
       mfa_token: z.string().min(1).max(4096).optional(), response: Credential,
       device_fingerprint: z.string().max(256).optional(), device_name: z.string().max(200).optional(),
+      device_cookie: z.string().max(128).optional().openapi({ description: 'From an earlier sign-in to this account (also read from the dwaybank_device cookie): kept instead of a new one' }),
     })) },
     responses: {
       200: ok(TokenPair, 'Signed in'), ...commonErrors, 401: passkey401, 403: errorResponse('ACCOUNT_SUSPENDED'),
@@ -273,12 +276,19 @@ export function passkeyRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number
         loginId = t.jti;
         expectedUser = t.sub;
       }
-      const row = await db.withTx(ctx, (client) => finish(client, loginId ? 'login' : 'passwordless', b.response as unknown as AuthenticationResponseJSON, ctx,
-        { loginId, fingerprint: b.device_fingerprint ?? null, deviceName: b.device_name ?? null }));
+      const presented = sentDeviceCookie(c, b.device_cookie);
+      // The device cookie is issued in the sign-in's transaction, as for a password sign-in.
+      const row = await db.withTx(ctx, async (client) => {
+        const r = await finish(client, loginId ? 'login' : 'passwordless', b.response as unknown as AuthenticationResponseJSON, ctx,
+          { loginId, fingerprint: b.device_fingerprint ?? null, deviceName: b.device_name ?? null });
+        const signedIn = r.status === 'ok' && (!expectedUser || r.user_id === expectedUser);
+        return { ...r, device_cookie: signedIn ? await issueDeviceCookie(client, r.user_id!, r.session_id!, presented) : null };
+      });
       if (row.status !== 'ok' || (expectedUser && row.user_id !== expectedUser)) throw failure(row.status, row.retry_after_seconds);
       const { token, expiresIn } = await tokens.sign('access', { sub: row.user_id!, sid: row.session_id!, role: row.role!, aal: 'aal2', amr: row.amr! });
+      setDeviceCookie(c, row.device_cookie!);
       return c.json({ access_token: token, refresh_token: row.refresh_token!, token_type: 'bearer' as const, expires_in: expiresIn,
-        session_id: row.session_id!, aal: 'aal2' as const, amr: row.amr! }, 200);
+        session_id: row.session_id!, aal: 'aal2' as const, amr: row.amr!, device_cookie: row.device_cookie! }, 200);
     })
     .openapi(routes.stepUpOptions, async (c) => {
       const who = await bearer(tokens, c);
