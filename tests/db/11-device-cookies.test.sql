@@ -2,7 +2,7 @@
 -- keep the owner's known device out; wrong passwords from a known device count
 -- against that device only.
 begin;
-select plan(18);
+select plan(20);
 
 select tests.create_user('owner@example.com') as owner \gset
 select tests.create_user('other@example.com') as other \gset
@@ -74,6 +74,13 @@ select is((select count(*)::int from app_private.device_cookies where user_id = 
   'should keep at most 20 device cookies per account');
 select is((select count(*)::int from app_private.device_cookies where user_id = :'many' and token_hash = app_private.token_hash(:'kept')), 1,
   'should keep the most recently used ones (an old cookie used again stays)');
+
+-- The daily retention job deletes expired and revoked device cookies of accounts that do not sign in again.
+insert into app_private.device_cookies (token_hash, user_id, created_at, expires_at, revoked_at) values
+  (extensions.digest('retention-expired', 'sha256'), :'many', now() - interval '200 days', now() - interval '1 day', null),
+  (extensions.digest('retention-revoked', 'sha256'), :'many', now() - interval '10 days', now() + interval '100 days', now() - interval '1 day');
+select ok((app_private.apply_retention(now()) ->> 'device_cookies')::int >= 2, 'should delete expired and revoked device cookies in the retention job');
+select is((select count(*)::int from app_private.device_cookies where user_id = :'many'), 20, 'should keep the live ones');
 
 select * from finish();
 rollback;
