@@ -281,14 +281,15 @@ export function passkeyRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number
       const row = await db.withTx(ctx, async (client) => {
         const r = await finish(client, loginId ? 'login' : 'passwordless', b.response as unknown as AuthenticationResponseJSON, ctx,
           { loginId, fingerprint: b.device_fingerprint ?? null, deviceName: b.device_name ?? null });
+        // Signed in only as the user the mfa_token names (passwordless: whoever the passkey belongs to).
         const signedIn = r.status === 'ok' && (!expectedUser || r.user_id === expectedUser);
         return { ...r, device_cookie: signedIn ? await issueDeviceCookie(client, r.user_id!, r.session_id!, presented) : null };
       });
-      if (row.status !== 'ok' || (expectedUser && row.user_id !== expectedUser)) throw failure(row.status, row.retry_after_seconds);
+      if (row.device_cookie === null) throw failure(row.status, row.retry_after_seconds);
       const { token, expiresIn } = await tokens.sign('access', { sub: row.user_id!, sid: row.session_id!, role: row.role!, aal: 'aal2', amr: row.amr! });
-      setDeviceCookie(c, row.device_cookie!);
+      setDeviceCookie(c, row.device_cookie);
       return c.json({ access_token: token, refresh_token: row.refresh_token!, token_type: 'bearer' as const, expires_in: expiresIn,
-        session_id: row.session_id!, aal: 'aal2' as const, amr: row.amr!, device_cookie: row.device_cookie! }, 200);
+        session_id: row.session_id!, aal: 'aal2' as const, amr: row.amr!, device_cookie: row.device_cookie }, 200);
     })
     .openapi(routes.stepUpOptions, async (c) => {
       const who = await bearer(tokens, c);
