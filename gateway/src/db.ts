@@ -25,37 +25,57 @@ export function createDb(connectionString: string, max: number, log: Logger) {
   pool.on('error', (err) => log.warn({ err: { message: err.message } }, 'idle database client error'));
 
   /**
-   * Runs `fn` in one transaction that first records the request id, so every
-   * audit row written by the SQL functions carries it.
+   * Lends `fn` a pooled connection. pg-pool listens for errors only on idle
+   * clients: a checked-out client whose connection drops (database restart,
+   * failover) emits 'error', which would otherwise be unhandled and end the
+   * process. The pending query fails anyway; the connection is not reused.
    */
-  async function withTx<T>(ctx: RequestContext, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async function withClient<T>(fn: (client: pg.PoolClient, broken: () => void) => Promise<T>): Promise<T> {
     const client = await pool.connect();
     let broken = false;
-    // pg-pool listens for errors only on idle clients: a checked-out client whose
-    // connection drops (database restart, failover) emits 'error', which would
-    // otherwise be unhandled and end the process. The pending query fails anyway.
     const onError = (err: Error) => {
       broken = true;
-      log.warn({ err: { message: err.message } }, 'database connection lost during a transaction');
+      log.warn({ err: { message: err.message } }, 'database connection lost during a request');
     };
     client.on('error', onError);
     try {
-      // One round trip: a simple-protocol message may hold both statements (the id is quoted by pg).
-      await client.query(`begin; select set_config('dwaybank.request_id', ${client.escapeLiteral(ctx.requestId)}, true)`);
-      const result = await fn(client);
-      await client.query('commit');
-      return result;
-    } catch (err) {
-      try {
-        await client.query('rollback');
-      } catch {
-        broken = true;
-      }
-      throw err;
+      return await fn(client, () => { broken = true; });
     } finally {
       client.removeListener('error', onError);
       client.release(broken);
     }
+  }
+
+  /**
+   * Runs `fn` in one transaction that first records the request id, so every
+   * audit row written by the SQL functions carries it.
+   */
+  function withTx<T>(ctx: RequestContext, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return withClient(async (client, broken) => {
+      try {
+        // One round trip: a simple-protocol message may hold both statements (the id is quoted by pg).
+        await client.query(`begin; select set_config('dwaybank.request_id', ${client.escapeLiteral(ctx.requestId)}, true)`);
+        const result = await fn(client);
+        await client.query('commit');
+        return result;
+      } catch (err) {
+        await client.query('rollback').catch(broken);
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Runs one statement as its own transaction: one round trip, where withTx
+   * takes three (begin, statement, commit). The statement states its request
+   * id itself, as the `now` argument of the function it calls:
+   * `app.f(..., now => app.begin_request($n))` with ctx.requestId as $n.
+   */
+  function call<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<pg.QueryResult<R>> {
+    if (!/app\.begin_request\(\$\d+\)/.test(sql)) {
+      throw new Error('db.call: the statement must record its request id with app.begin_request($n)');
+    }
+    return withClient((client) => client.query<R>(sql, params));
   }
 
   async function ping(): Promise<boolean> {
@@ -67,7 +87,7 @@ export function createDb(connectionString: string, max: number, log: Logger) {
     }
   }
 
-  return { pool, withTx, ping, end: () => pool.end() };
+  return { pool, withTx, call, ping, end: () => pool.end() };
 }
 
 const unavailableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', '57P01', '57P02', '57P03']);

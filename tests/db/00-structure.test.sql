@@ -1,6 +1,6 @@
 -- Structure and privileges: the rules every table and function must follow.
 begin;
-select plan(16);
+select plan(17);
 
 select has_schema('api', 'should have schema api');
 select has_schema('app', 'should have schema app');
@@ -52,6 +52,16 @@ select is_empty($$
                              'app.caller_role()', 'app.setting(''session_idle_minutes'', ''30'')', 'app.clock(null)']) f
   where tests.plan_text('select ' || f) like '%' || split_part(f, '(', 1) || '%'
 $$, 'should inline the identity helpers into the query that calls them');
+
+-- So are the helpers of sign-in, refresh and MFA: SQL functions with their own
+-- search_path were parsed and planned again in every transaction that called them.
+select is_empty($$
+  select f from unnest(array['app_private.password_input(''x'')', 'app_private.bcrypt_cost()', 'app_private.hash_password(''x'')',
+                             'app_private.token_hash(''x'')', 'app_private.new_token()', 'app_private.successor_token(''x'')',
+                             'app_private.lockout_seconds(7)', 'app_private.totp_step(now())', 'app_private.request_session_id()',
+                             'app_private.mfa_code_hash(''x'')', 'app_private.backup_code_hash(''x'')', 'app_private.fingerprint(''x'')']) f
+  where tests.plan_text('select ' || f) like '%' || split_part(f, '(', 1) || '%'
+$$, 'should inline the token, password, lockout and code helpers into the plans of the functions that call them');
 
 select is_empty($$
   select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace

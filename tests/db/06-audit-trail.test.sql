@@ -2,7 +2,7 @@
 -- of tampering, append-only guards, partitions ahead, retention under legal
 -- hold, GDPR export and erasure, reports, maintenance jobs.
 begin;
-select plan(64);
+select plan(67);
 
 -- Tampering, as an attacker with superuser would: triggers off
 -- (session_replication_role = replica). The change and its verdict happen in a
@@ -119,6 +119,15 @@ select audit.log_event('test.context', :'chain1'::uuid);
 select is((select row(request_id, user_agent, host(ip))::text from audit.audit_log where event_type = 'test.context'),
   '(req-audit-06,pgtap-agent,198.51.100.7)', 'should record the request id, user agent and client address of a PostgREST request');
 select set_config('request.headers', '', true);
+-- The gateway's single-statement calls state their request id through app.begin_request, as the `now` argument.
+select is(app.begin_request('req-audit-06-gw'), now(), 'should serve a gateway request at the transaction''s time');
+select audit.log_event('test.context.gateway', :'chain1'::uuid);
+select is((select request_id from audit.audit_log where event_type = 'test.context.gateway'), 'req-audit-06-gw',
+  'should record the request id a gateway statement stated with app.begin_request');
+select is_empty($$
+  select r from unnest(array['anon', 'authenticated', 'compliance_officer', 'admin']) r
+  where has_function_privilege(r, 'app.begin_request(text)', 'execute')
+$$, 'should let only the gateway state a request id with app.begin_request');
 select ok(exists (select from pg_trigger where tgrelid = 'audit.audit_log'::regclass and tgname = '_100_notify'),
   'should notify security_events for warning and critical events');
 

@@ -69,8 +69,34 @@ describe('request context', () => {
     const requestId = `e2e-gw-${crypto.randomBytes(6).toString('hex')}`;
     const r = await login(u.email, u.password, { 'x-request-id': requestId, 'user-agent': 'audit-e2e-gateway/1.0' });
     expect(r.status).toBe(200);
-    const rows = await db.query('select event_type, user_agent from audit.audit_log where request_id = $1', [requestId]);
-    expect(rows.rows).toContainEqual({ event_type: 'auth.login.succeeded', user_agent: 'audit-e2e-gateway/1.0' });
+    const rows = await db.query('select event_type, table_name, operation, user_agent from audit.audit_log where request_id = $1', [requestId]);
+    expect(rows.rows).toContainEqual({ event_type: 'auth.login.succeeded', table_name: null, operation: 'EVENT', user_agent: 'audit-e2e-gateway/1.0' });
+    // The sign-in is one statement that states its own request id (app.begin_request):
+    // the rows it writes carry the id as well as its events.
+    expect(rows.rows).toEqual(expect.arrayContaining([
+      expect.objectContaining({ table_name: 'app.users', operation: 'UPDATE' }),
+      expect.objectContaining({ table_name: 'app.user_sessions', operation: 'INSERT' }),
+      expect.objectContaining({ table_name: 'app_private.device_cookies', operation: 'INSERT' }),
+    ]));
+    const { session_id: sessionId } = (r.body ?? {}) as { session_id?: string };
+    const untraced = await db.query(
+      "select count(*)::int as n from audit.audit_log where session_id = $1 and request_id is distinct from $2 and occurred_at > now() - interval '1 minute'",
+      [sessionId, requestId]);
+    expect(untraced.rows[0].n).toBe(0);
+  });
+
+  it('can trace a token refresh by its X-Request-Id', async () => {
+    const u = await newUser('audit-refresh');
+    const { refresh_token } = await session(u);
+    const requestId = `e2e-refresh-${crypto.randomBytes(6).toString('hex')}`;
+    const r = await gateway('/auth/token/refresh', { method: 'POST', json: { refresh_token }, headers: { 'x-request-id': requestId } });
+    expect(r.status).toBe(200);
+    const rows = await db.query('select table_name, operation from audit.audit_log where request_id = $1', [requestId]);
+    expect(rows.rows).toEqual(expect.arrayContaining([
+      expect.objectContaining({ table_name: 'app_private.refresh_tokens', operation: 'UPDATE' }),
+      expect.objectContaining({ table_name: 'app_private.refresh_tokens', operation: 'INSERT' }),
+      expect.objectContaining({ table_name: 'app.user_sessions', operation: 'UPDATE' }),
+    ]));
   });
 });
 

@@ -214,16 +214,13 @@ export function authRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number })
       const b = c.req.valid('json');
       const ctx = requestContext(c, trustProxy);
       const presented = sentDeviceCookie(c, b.device_cookie);
-      const row = await db.withTx(ctx, async (client) => {
-        // One statement: the sign-in and, when it succeeds, its device cookie.
-        const r = await client.query<SessionRow>(
-          `select a.status, a.user_id, a.role, a.retry_after_seconds, a.session_id, a.refresh_token, a.aal, a.amr, a.login_id, a.mfa_methods,
-                  case when a.status = 'ok' then app.issue_device_cookie(a.user_id, a.session_id, $7) end as device_cookie
-             from app.authenticate($1, $2, $3::inet, $4, $5, $6, now(), $7) a`,
-          [b.email, b.password, ctx.ip, ctx.userAgent, b.device_fingerprint ?? null, b.device_name ?? null, presented],
-        );
-        return r.rows[0]!;
-      });
+      // One statement, its own transaction: the sign-in and, when it succeeds, its device cookie.
+      const row = (await db.call<SessionRow>(
+        `select a.status, a.user_id, a.role, a.retry_after_seconds, a.session_id, a.refresh_token, a.aal, a.amr, a.login_id, a.mfa_methods,
+                case when a.status = 'ok' then app.issue_device_cookie(a.user_id, a.session_id, $7) end as device_cookie
+           from app.authenticate($1, $2, $3::inet, $4, $5, $6, now => app.begin_request($8), device_cookie => $7) a`,
+        [b.email, b.password, ctx.ip, ctx.userAgent, b.device_fingerprint ?? null, b.device_name ?? null, presented, ctx.requestId],
+      )).rows[0]!;
       switch (row.status) {
         case 'ok':
           setDeviceCookie(c, row.device_cookie!);
@@ -260,13 +257,10 @@ export function authRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number })
     .openapi(refresh, async (c) => {
       const b = c.req.valid('json');
       const ctx = requestContext(c, trustProxy);
-      const row = await db.withTx(ctx, async (client) => {
-        const r = await client.query<SessionRow>(
-          'select status, user_id, role, session_id, refresh_token, aal, amr from app.refresh_session($1, $2::inet, $3)',
-          [b.refresh_token, ctx.ip, ctx.userAgent],
-        );
-        return r.rows[0]!;
-      });
+      const row = (await db.call<SessionRow>(
+        'select status, user_id, role, session_id, refresh_token, aal, amr from app.refresh_session($1, $2::inet, $3, now => app.begin_request($4))',
+        [b.refresh_token, ctx.ip, ctx.userAgent, ctx.requestId],
+      )).rows[0]!;
       if (row.status === 'ok') return c.json(await tokenPair(row), 200);
       const failure = refreshFailures[row.status];
       if (!failure) throw new Error(`app.refresh_session returned an unhandled status: ${row.status}`);
