@@ -40,8 +40,8 @@ async function signedIn(tokens) {
   state.accessToken = tokens.access_token;
   state.refreshToken = tokens.refresh_token;
   state.mfaToken = null;
-  view('account');
   await Promise.all([loadSessions(), loadPasskeys()]);
+  view('account');
 }
 
 function text(tag, value, className) {
@@ -146,6 +146,12 @@ $('signout-button').addEventListener('click', () => run(async () => {
   await api('/auth/logout', { body: undefined });
   state.accessToken = null;
   state.refreshToken = null;
+  // Nothing of this account stays in the page for whoever signs in next.
+  $('sessions').querySelector('tbody').replaceChildren();
+  $('passkeys').replaceChildren();
+  $('backup-code-list').replaceChildren();
+  $('totp-qr').replaceChildren();
+  $('totp-secret').textContent = '';
   $('backup-codes').hidden = true;
   $('totp-enroll').hidden = true;
   view('signin');

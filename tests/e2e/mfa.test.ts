@@ -102,9 +102,19 @@ describe('MFA', () => {
   it('cannot use the same TOTP code twice, nor one two steps old (MFA_CODE_INVALID)', async () => {
     const u = await enrolTotp('mfa-replay');
     const code = await codeFor(u.secret, u.step + 1);
-    const first = await verify(await mfaLogin(u), 'totp', code);
+    const requestId = `e2e-mfa-${u.userId}`;
+    const first = await gateway('/auth/mfa/verify', { method: 'POST', json: { mfa_token: await mfaLogin(u), method: 'totp', code },
+      headers: { 'x-request-id': requestId } });
     expect(first.status).toBe(200);
     expect(first.body.amr).toEqual(['pwd', 'otp']);
+    expect(first.body.device_cookie).toBeTruthy();
+    // One statement accepts the step, opens the session and issues the device cookie; its audit entries carry the request id.
+    const traced = await db.query('select table_name, operation from audit.audit_log where request_id = $1', [requestId]);
+    expect(traced.rows).toEqual(expect.arrayContaining([
+      { table_name: 'app.mfa_configs', operation: 'UPDATE' },
+      { table_name: 'app.user_sessions', operation: 'INSERT' },
+      { table_name: 'app_private.device_cookies', operation: 'INSERT' },
+    ]));
     const again = await verify(await mfaLogin(u), 'totp', code);
     expect(again.status).toBe(401);
     expect(again.body.code).toBe('MFA_CODE_INVALID');

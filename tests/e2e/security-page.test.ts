@@ -67,6 +67,9 @@ describe('account security page', () => {
 
       await page.click('#signout-button');
       await page.waitForSelector('#signin:not([hidden])');
+      // Nothing of the account stays in the page after signing out (a shared computer).
+      expect(await page.locator('#sessions tbody tr').count()).toBe(0);
+      expect(await page.locator('#passkeys li').count()).toBe(0);
 
       await signIn(page, user.email, user.password);
       await page.waitForSelector('#mfa:not([hidden])');
@@ -74,7 +77,7 @@ describe('account security page', () => {
       await page.waitForSelector('#account:not([hidden])');
       const current = page.locator('#sessions tbody tr', { has: page.locator('.tag') });
       await expect.poll(() => current.count()).toBe(1);
-      expect(await current.innerText()).toContain('pwd + webauthn (aal2)');
+      await expect.poll(() => current.innerText()).toContain('pwd + webauthn (aal2)');
 
       const sessions = await db.query<{ aal: string; amr: string[] }>(
         'select aal, amr from app.user_sessions where user_id = $1 and revoked_at is null order by created_at desc', [user.userId]);
@@ -108,7 +111,7 @@ describe('account security page', () => {
       await page.click('#passwordless-button');
       await page.waitForSelector('#account:not([hidden])');
       await expect.poll(() => page.locator('#sessions tbody tr .tag').count()).toBe(1);
-      expect(await page.locator('#sessions tbody tr', { has: page.locator('.tag') }).innerText()).toContain('webauthn (aal2)');
+      await expect.poll(() => page.locator('#sessions tbody tr', { has: page.locator('.tag') }).innerText()).toContain('webauthn (aal2)');
       expect(problems).toEqual([]);
     } finally {
       await close();

@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import QRCode from 'qrcode';
 import type { Db } from '../db.js';
 import { ApiError, commonErrors, errorResponse, errors } from '../errors.js';
-import { issueDeviceCookie, sentDeviceCookie, setDeviceCookie } from '../auth/routes.js';
+import { sentDeviceCookie, setDeviceCookie } from '../auth/routes.js';
 import { createRouter, requestContext, type AppEnv } from '../router.js';
 import type { Tokens } from '../tokens/jwt.js';
 import type { MfaKeys } from './crypto.js';
@@ -242,17 +242,17 @@ export function mfaRoutes(deps: { db: Db; tokens: Tokens; keys: MfaKeys; outbox:
       const b = c.req.valid('json');
       const t = await mfaToken(b.mfa_token);
       const ctx = requestContext(c, trustProxy);
-      const row = await db.withTx(ctx, async (client) => {
-        const step = b.method === 'totp' ? await totpStep(client, t.sub, b.code) : null;
-        const r = await client.query<{ status: string; user_id: string; role: 'authenticated' | 'compliance_officer' | 'admin'; retry_after_seconds: number | null;
-          session_id: string; refresh_token: string; aal: 'aal1' | 'aal2'; amr: string[]; device_token: string | null }>(
-          'select * from app.verify_mfa_login($1, $2, $3, $4, $5, $6::inet, $7, $8, $9)',
-          [t.jti, b.method, b.method === 'totp' ? null : b.code, step, b.remember_device ?? false, ctx.ip, ctx.userAgent,
-            b.device_fingerprint ?? null, b.device_name ?? null]);
-        const v = r.rows[0]!;
-        return v.status === 'ok' && v.user_id === t.sub ? { ...v, device_cookie: await issueDeviceCookie(client, v.user_id, v.session_id, sentDeviceCookie(c, b.device_cookie)) } : v;
-      });
-      if (row.status !== 'ok' || row.user_id !== t.sub || !('device_cookie' in row)) throw codeFailure(row.status, row.retry_after_seconds);
+      // Two round trips: the sealed secret (a read, outside any transaction), then one
+      // statement that accepts the step (at most once: the database enforces it),
+      // opens the session and issues its device cookie.
+      const step = b.method === 'totp' ? await totpStep(db.pool, t.sub, b.code) : null;
+      const row = (await db.call<{ status: string; user_id: string; role: 'authenticated' | 'compliance_officer' | 'admin'; retry_after_seconds: number | null;
+        session_id: string; refresh_token: string; aal: 'aal1' | 'aal2'; amr: string[]; device_token: string | null; device_cookie: string | null }>(
+        `select v.*, case when v.status = 'ok' and v.user_id = $10 then app.issue_device_cookie(v.user_id, v.session_id, $11) end as device_cookie
+           from app.verify_mfa_login($1, $2, $3, $4, $5, $6::inet, $7, $8, $9, now => app.begin_request($12)) v`,
+        [t.jti, b.method, b.method === 'totp' ? null : b.code, step, b.remember_device ?? false, ctx.ip, ctx.userAgent,
+          b.device_fingerprint ?? null, b.device_name ?? null, t.sub, sentDeviceCookie(c, b.device_cookie), ctx.requestId])).rows[0]!;
+      if (row.status !== 'ok' || row.user_id !== t.sub || !row.device_cookie) throw codeFailure(row.status, row.retry_after_seconds);
       const { token, expiresIn } = await tokens.sign('access', { sub: row.user_id, sid: row.session_id, role: row.role, aal: row.aal, amr: row.amr });
       setDeviceCookie(c, row.device_cookie);
       return c.json({ access_token: token, refresh_token: row.refresh_token, token_type: 'bearer' as const, expires_in: expiresIn,
