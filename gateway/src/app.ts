@@ -1,6 +1,6 @@
-import crypto from 'node:crypto';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { v7 as uuidv7 } from 'uuid';
 import type { Logger } from 'pino';
 import { authRoutes } from './auth/routes.js';
 import { fromDbError, type Db } from './db.js';
@@ -61,7 +61,8 @@ export function createApp({ db, tokens, log, trustProxy, keys, mfa: mfaDeps }: A
 
   app.use('*', async (c, next) => {
     const incoming = c.req.header('x-request-id');
-    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    // Generated ids are time-ordered (UUID version 7): the audit trail's request index grows at one end.
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : uuidv7();
     c.set('requestId', requestId);
     c.header('X-Request-Id', requestId);
     const started = performance.now();

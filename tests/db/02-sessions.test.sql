@@ -1,6 +1,6 @@
 -- Sessions: creation, refresh rotation and reuse, revocation, risk, expiry, pre-request.
 begin;
-select plan(37);
+select plan(40);
 
 select tests.create_user('carol@example.com') as carol \gset
 select tests.create_user('dave@example.com') as dave \gset
@@ -107,6 +107,17 @@ select is((select last_activity_at from app.user_sessions where id = (select ses
 select is((select 'user_agent_changed' = any (suspicious_reasons) from app.user_sessions where id = (select session_id from s5)), true,
   'should flag a session whose user agent changed');
 select set_config('request.jwt.claims', '', true);
+
+-- Session ids are time-ordered (version 7): new sessions extend the primary key at its end.
+select is((select count(*)::int from app.user_sessions
+           where user_id = :'dave' and substr(id::text, 15, 1) = '7' and substr(id::text, 20, 1) in ('8', '9', 'a', 'b')),
+          (select count(*)::int from app.user_sessions where user_id = :'dave'),
+  'should give sessions version 7 UUIDs (RFC 9562 version and variant bits)');
+select is((select abs(extract(epoch from now()) * 1000 - ('x' || translate(left(id::text, 13), '-', ''))::bit(48)::bigint) < 60000
+           from app.user_sessions where user_id = :'dave' order by created_at desc limit 1), true,
+  'should start a session id with the time it was opened, in milliseconds');
+select ok((select bool_and(a < b) from (select app_private.uuid_v7() a, pg_sleep(0.002), app_private.uuid_v7() b from generate_series(1, 3)) t),
+  'should order version 7 UUIDs by the time they were made');
 
 -- Customers see only their own sessions
 select tests.authenticate_as(:'carol');

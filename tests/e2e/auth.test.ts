@@ -256,7 +256,8 @@ describe('request errors', () => {
     expect(ok.headers.get('x-request-id')).toBe('abc-DEF_123');
     for (const bad of ['a'.repeat(129), 'has space', 'semi;colon']) {
       const r = await gateway('/healthz', { headers: { 'x-request-id': bad } });
-      expect(r.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      // A new id, time-ordered: UUID version 7.
+      expect(r.headers.get('x-request-id')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     }
   });
 
