@@ -30,7 +30,7 @@ export function createDb(connectionString: string, max: number, log: Logger) {
    * failover) emits 'error', which would otherwise be unhandled and end the
    * process. The pending query fails anyway; the connection is not reused.
    */
-  async function withClient<T>(fn: (client: pg.PoolClient, broken: () => void) => Promise<T>): Promise<T> {
+  async function withClient<T>(fn: (client: pg.PoolClient, markBroken: () => void) => Promise<T>): Promise<T> {
     const client = await pool.connect();
     let broken = false;
     const onError = (err: Error) => {
@@ -51,7 +51,7 @@ export function createDb(connectionString: string, max: number, log: Logger) {
    * audit row written by the SQL functions carries it.
    */
   function withTx<T>(ctx: RequestContext, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return withClient(async (client, broken) => {
+    return withClient(async (client, markBroken) => {
       try {
         // One round trip: a simple-protocol message may hold both statements (the id is quoted by pg).
         await client.query(`begin; select set_config('dwaybank.request_id', ${client.escapeLiteral(ctx.requestId)}, true)`);
@@ -59,7 +59,7 @@ export function createDb(connectionString: string, max: number, log: Logger) {
         await client.query('commit');
         return result;
       } catch (err) {
-        await client.query('rollback').catch(broken);
+        await client.query('rollback').catch(markBroken);  // a connection that cannot roll back is not reused
         throw err;
       }
     });
