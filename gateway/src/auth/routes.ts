@@ -227,12 +227,13 @@ export function authRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number })
           return c.json({ ...(await tokenPair(row)), device_cookie: row.device_cookie! }, 200);
         case 'mfa_required': {
           if (b.device_token && b.device_fingerprint) {
-            const trusted = await db.withTx(ctx, async (client) => {
-              const t = (await client.query<SessionRow>(
-                'select status, user_id, role, session_id, refresh_token, aal, amr from app.login_with_trusted_device($1, $2, $3, $4::inet, $5, $6)',
-                [row.login_id, b.device_token, b.device_fingerprint, ctx.ip, ctx.userAgent, b.device_name ?? null])).rows[0]!;
-              return t.status === 'ok' ? { ...t, device_cookie: await issueDeviceCookie(client, t.user_id!, t.session_id!, presented) } : t;
-            });
+            // The same shape as the sign-in above: one statement, the device cookie issued when it succeeds.
+            const trusted = (await db.call<SessionRow>(
+              `select t.status, t.user_id, t.role, t.session_id, t.refresh_token, t.aal, t.amr,
+                      case when t.status = 'ok' then app.issue_device_cookie(t.user_id, t.session_id, $7) end as device_cookie
+                 from app.login_with_trusted_device($1, $2, $3, $4::inet, $5, $6, now => app.begin_request($8)) t`,
+              [row.login_id, b.device_token, b.device_fingerprint, ctx.ip, ctx.userAgent, b.device_name ?? null, presented, ctx.requestId],
+            )).rows[0]!;
             if (trusted.status === 'ok') {
               setDeviceCookie(c, trusted.device_cookie!);
               return c.json({ ...(await tokenPair(trusted)), device_cookie: trusted.device_cookie! }, 200);

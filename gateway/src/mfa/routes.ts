@@ -252,7 +252,8 @@ export function mfaRoutes(deps: { db: Db; tokens: Tokens; keys: MfaKeys; outbox:
            from app.verify_mfa_login($1, $2, $3, $4, $5, $6::inet, $7, $8, $9, now => app.begin_request($12)) v`,
         [t.jti, b.method, b.method === 'totp' ? null : b.code, step, b.remember_device ?? false, ctx.ip, ctx.userAgent,
           b.device_fingerprint ?? null, b.device_name ?? null, t.sub, sentDeviceCookie(c, b.device_cookie), ctx.requestId])).rows[0]!;
-      if (row.status !== 'ok' || row.user_id !== t.sub || !row.device_cookie) throw codeFailure(row.status, row.retry_after_seconds);
+      // The statement decided: a device cookie exactly when the sign-in succeeded for the mfa_token's user.
+      if (!row.device_cookie) throw codeFailure(row.status, row.retry_after_seconds);
       const { token, expiresIn } = await tokens.sign('access', { sub: row.user_id, sid: row.session_id, role: row.role, aal: row.aal, amr: row.amr });
       setDeviceCookie(c, row.device_cookie);
       return c.json({ access_token: token, refresh_token: row.refresh_token, token_type: 'bearer' as const, expires_in: expiresIn,
