@@ -129,6 +129,12 @@ commit;
     `select extensions.crypt('bench password input of sixty-four characters, like a SHA-384 b64', '${salt.s}');\n`,
     { c: cores, d: D, protocol: 'simple' });  // crypt() is immutable: a prepared plan would fold it once
 
+  // Scenarios measured in interleaved rounds report the median of their rounds.
+  const rounds = quick ? 2 : 3;
+  const combine = (runs, name) => ({ ...runs[0], name, rps: median(runs.map((a) => a.rps)), p50_ms: median(runs.map((a) => a.p50_ms)),
+    p95_ms: median(runs.map((a) => a.p95_ms)), p99_ms: median(runs.map((a) => a.p99_ms)), errors: runs.reduce((n, a) => n + a.errors, 0),
+    requests: runs.reduce((n, a) => n + a.requests, 0), duration_s: runs.reduce((n, a) => n + a.duration_s, 0), rounds: runs.length });
+
   // --------------------------------------------------- sign-in (cost 12)
   const signinBodies = [];
   for (let i = 2; signinBodies.length < 2000 && i < users; i += 5) signinBodies.push(JSON.stringify({ email: `user${i}@${BENCH_DOMAIN}`, password: `bench password ${i % 4}` }));
@@ -141,7 +147,13 @@ select * from audit.audit_log a where a.subject_user_id = ${benchUuid("'bench-us
   // After a restart of PostgreSQL the trail's index pages are cold: throughput climbs
   // threefold over the first 15 s. A warm-up run, not counted, measures the steady state.
   await pgbench('audit history (warm-up, not counted)', historyScript, { c: 8, d: Math.max(3, D) });
-  const auditHistory = await pgbench('audit history of one user, 50 newest (pgbench)', historyScript, { c: 8, d: D });
+  // Rounds, each with its own p99: a few seconds of the machine's noise move one
+  // round's tail, not the median of three.
+  const historyRounds = [];
+  for (let r = 0; r < rounds; r++) {
+    historyRounds.push(await pgbench(`audit history of one user, 50 newest (round ${r + 1})`, historyScript, { c: 8, d: Math.max(2, D / 2) }));
+  }
+  const auditHistory = combine(historyRounds, 'audit history of one user, 50 newest (pgbench)');
   await sql(`drop table if exists bench.users_tracked, bench.users_plain`);
   for (const t of ['users_tracked', 'users_plain']) {
     await sql(`create table bench.${t} (like app.users including defaults including constraints including indexes)`);
@@ -162,7 +174,6 @@ update bench.${t} set last_login_at = now(), failed_login_attempts = failed_logi
   for (const t of ['users_tracked', 'users_plain']) await sql(`update bench.${t} set last_login_ip = '10.9.8.7', failed_login_attempts = 0`);
   for (const t of ['users_tracked', 'users_plain']) await sql(`vacuum analyze bench.${t}`);  // one statement each: VACUUM runs outside a transaction block
   const audited = [], plain = [], auditedMoving = [], plainMoving = [];
-  const rounds = quick ? 2 : 3;
   for (let r = 0; r < rounds; r++) {   // interleaved, so noise hits both alike
     audited.push(await pgbench(`audited update (pgbench, round ${r + 1})`, upd('users_tracked', sameIp), { c: cores, d: Math.max(2, D / 2) }));
     plain.push(await pgbench(`unaudited update (pgbench, round ${r + 1})`, upd('users_plain', sameIp), { c: cores, d: Math.max(2, D / 2) }));
@@ -186,16 +197,26 @@ update bench.${t} set last_login_at = now(), failed_login_attempts = failed_logi
   // The gateway was just restarted: its first requests open connections and
   // compile the sign-in's functions in them. A warm-up run, not counted.
   await wrk('sign-in (warm-up, not counted)', G, '/auth/login', { mode: 'body', lines: writeLines('fast', fastBodies), c: 1, d: 3, quiet: true });
-  const signinFast = await wrk('sign-in, bcrypt cost 4 (own work), 1 connection', G, '/auth/login', { mode: 'body', lines: writeLines('fast', fastBodies), c: 1, d: D });
-  const signinFastC = await wrk('sign-in, bcrypt cost 4, 20 connections', G, '/auth/login', { mode: 'body', lines: writeLines('fast', fastBodies), c: 20, d: D });
-  // The one bcrypt hash a cost-4 sign-in computes, to take out of its time.
+  // Own work: each round one client's sign-ins, then the one bcrypt hash a cost-4
+  // sign-in computes (to take out of its time), measured right after on the same
+  // machine; the median of the rounds' differences.
   const salt4 = (await sql(`select extensions.gen_salt('bf', 4) as s`)).rows[0].s;
-  const bcrypt4 = await pgbench('bcrypt at cost 4, one hash at a time (pgbench)',
-    `select extensions.crypt('bench password input of sixty-four characters, like a SHA-384 b64', '${salt4}');\n`,
-    { c: 1, d: Math.max(2, D / 2), protocol: 'simple' });
   const roundTrip = await pgbench('database round trip, one client (pgbench)', `select 1;\n`, { c: 1, d: 2, protocol: 'simple' });
-  const hash4 = bcrypt4.p50_ms - roundTrip.p50_ms;  // the hash alone, without pgbench's round trip
-  const ownWork = signinFast.p50_ms - hash4;
+  const signinRounds = [], hashRounds = [], ownRounds = [];
+  for (let r = 0; r < rounds; r++) {
+    const s = await wrk(`sign-in, bcrypt cost 4 (own work), 1 connection, round ${r + 1}`, G, '/auth/login',
+      { mode: 'body', lines: writeLines('fast', fastBodies), c: 1, d: Math.max(3, D / 2) });
+    const h = await pgbench(`bcrypt at cost 4, one hash at a time (round ${r + 1})`,
+      `select extensions.crypt('bench password input of sixty-four characters, like a SHA-384 b64', '${salt4}');\n`,
+      { c: 1, d: 2, protocol: 'simple' });
+    signinRounds.push(s); hashRounds.push(h);
+    ownRounds.push(s.p50_ms - (h.p50_ms - roundTrip.p50_ms));  // the hash alone, without pgbench's round trip
+  }
+  const signinFast = combine(signinRounds, 'sign-in, bcrypt cost 4 (own work), 1 connection');
+  const bcrypt4 = combine(hashRounds, 'bcrypt at cost 4, one hash at a time (pgbench)');
+  const hash4 = bcrypt4.p50_ms - roundTrip.p50_ms;
+  const ownWork = median(ownRounds);
+  const signinFastC = await wrk('sign-in, bcrypt cost 4, 20 connections', G, '/auth/login', { mode: 'body', lines: writeLines('fast', fastBodies), c: 20, d: D });
 
   // Latency targets are read at light load (2 connections per core); the same
   // scenario at 20 connections shows throughput. Each run gets its own refresh
@@ -240,8 +261,6 @@ update bench.${t} set last_login_at = now(), failed_login_attempts = failed_logi
   add(auditHistory, pgNoop);
   // Each round's ratio (unaudited / audited throughput, back to back); the median of the rounds.
   const auditCost = (a, p) => median(a.map((x, i) => p[i].rps / x.rps));
-  const combine = (runs, name) => ({ ...runs[0], name, rps: median(runs.map((a) => a.rps)), p50_ms: median(runs.map((a) => a.p50_ms)),
-    p95_ms: median(runs.map((a) => a.p95_ms)), p99_ms: median(runs.map((a) => a.p99_ms)) });
   const auditRatio = auditCost(audited, plain), auditRatioMoving = auditCost(auditedMoving, plainMoving);
   results.scenarios.push({ ...combine(audited, 'audited update (pgbench)'), baseline: 'unaudited update (pgbench)', ratio: 1 / auditRatio });
   add(combine(plain, 'unaudited update (pgbench)'));
@@ -256,7 +275,7 @@ update bench.${t} set last_login_at = now(), failed_login_attempts = failed_logi
   const sized = (x) => `50 connections at ${Math.round(100 * x.rps / authNoop.rps)}% of the floor's throughput`;
   T(`session validation p99 (${sized(sessionSized)})`, sessionSized.p99_ms, '≤ 25 ms', sessionSized.p99_ms <= 25 && sessionSized.errors === 0, 'ms');
   T(`sign-in throughput / bcrypt limit (cost ${salt.cost})`, ratio(signin, bcrypt), '≥ 0.85', ratio(signin, bcrypt) >= 0.85);
-  T(`sign-in own work excluding bcrypt, p50 (${f2ms(signinFast.p50_ms)} at cost 4 less its one cost-4 hash, ${f2ms(hash4)})`, ownWork, '≤ 5 ms', ownWork <= 5, 'ms');
+  T(`sign-in own work excluding bcrypt, p50 (median of ${rounds} rounds: p50 at cost 4 less its one cost-4 hash; rounds ${ownRounds.map((x) => x.toFixed(2)).join(', ')} ms)`, ownWork, '≤ 5 ms', ownWork <= 5, 'ms');
   T(`MFA verification p99 (${lightC} connections)`, mfaLight.p99_ms, '≤ 50 ms', mfaLight.p99_ms <= 50 && mfaLight.errors === 0, 'ms');
   T(`KYC status p99 (${sized(kycSized)})`, kycSized.p99_ms, '≤ 25 ms', kycSized.p99_ms <= 25 && kycSized.errors === 0, 'ms');
   T(`token refresh p99 (${lightC} connections)`, refreshLight.p99_ms, '≤ 25 ms', refreshLight.p99_ms <= 25 && refreshLight.errors === 0, 'ms');
@@ -275,7 +294,7 @@ update bench.${t} set last_login_at = now(), failed_login_attempts = failed_logi
   T(`audited update cost / unaudited (pgbench, same run, median of ${rounds} rounds)`, auditRatio, '≤ 1.5', auditRatio <= 1.5);
   results.targets.push({ name: 'audited update cost / unaudited when the address changes every time (PII fingerprinted on both sides)',
     value: auditRatioMoving, threshold: 'reported', unit: '', pass: null, note: 'informational' });
-  T(`one user's audit history p99 (${dataset.audit_entries.toLocaleString()} entries)`, auditHistory.p99_ms, '≤ 10 ms', auditHistory.p99_ms <= 10, 'ms');
+  T(`one user's audit history p99 (${dataset.audit_entries.toLocaleString()} entries; median of ${rounds} rounds: ${historyRounds.map((x) => x.p99_ms.toFixed(1)).join(', ')} ms)`, auditHistory.p99_ms, '≤ 10 ms', auditHistory.p99_ms <= 10, 'ms');
   if (small100k && users > small) {
     const g = (a, b) => b / a - 1;
     const sg = g(small100k.session.p50_ms, session.p50_ms), kg = g(small100k.kyc.p50_ms, kyc.p50_ms);

@@ -2,7 +2,7 @@
 -- keep the owner's known device out; wrong passwords from a known device count
 -- against that device only.
 begin;
-select plan(20);
+select plan(23);
 
 select tests.create_user('owner@example.com') as owner \gset
 select tests.create_user('other@example.com') as other \gset
@@ -81,6 +81,29 @@ insert into app_private.device_cookies (token_hash, user_id, created_at, expires
   (extensions.digest('retention-revoked', 'sha256'), :'many', now() - interval '10 days', now() + interval '100 days', now() - interval '1 day');
 select ok((app_private.apply_retention(now()) ->> 'device_cookies')::int >= 2, 'should delete expired and revoked device cookies in the retention job');
 select is((select count(*)::int from app_private.device_cookies where user_id = :'many'), 20, 'should keep the live ones');
+
+-- Each fact of a sign-in is recorded once (000018). A new device: the account's row, the
+-- sign-in event, the session and its first refresh token, the new device cookie.
+select tests.create_user('once@example.com') as once \gset
+select now() + interval '1 minute' as t1, now() + interval '2 minutes' as t2 \gset
+create temp table s10 as select * from app.authenticate('once@example.com', 'correct horse battery staple', '192.0.2.90', 'Tablet',
+  null, null, app.begin_request('t11-new-device') + interval '1 minute');
+select app.issue_device_cookie(:'once', (select session_id from s10), null, :'t1') as once_cookie \gset
+select is(array(select coalesce(a.table_name, a.event_type) || ' ' || a.operation from audit.audit_log a
+                 where a.request_id = 't11-new-device' order by a.id),
+  array['app.users UPDATE', 'auth.login.succeeded EVENT', 'app.user_sessions INSERT', 'app_private.refresh_tokens INSERT',
+        'app_private.device_cookies INSERT'],
+  'should record a sign-in from a new device in five entries, each fact once');
+-- A known device: its cookie is updated once (its sliding expiry), not also by the sign-in.
+create temp table s11 as select * from app.authenticate('once@example.com', 'correct horse battery staple', '192.0.2.91', 'Tablet',
+  null, null, app.begin_request('t11-known-device') + interval '2 minutes', :'once_cookie');
+select is(app.issue_device_cookie(:'once', (select session_id from s11), :'once_cookie', :'t2'), :'once_cookie',
+  'should keep the known device''s cookie');
+select is(array(select coalesce(a.table_name, a.event_type) || ' ' || a.operation from audit.audit_log a
+                 where a.request_id = 't11-known-device' order by a.id),
+  array['app.users UPDATE', 'auth.login.succeeded EVENT', 'app.user_sessions INSERT', 'app_private.refresh_tokens INSERT',
+        'app_private.device_cookies UPDATE'],
+  'should record a sign-in from a known device with one update of its cookie');
 
 select * from finish();
 rollback;
