@@ -33,7 +33,7 @@ export async function benchDatabase({ profile = 'bench', fresh = false, migrate 
   const schemaUp = dbUp && (await psql(u.root.replace(/\/postgres$/, `/${cfg.dbName}`),
     `select to_regclass('app.users') is not null`).catch(() => ({ stdout: 'f' }))).stdout.trim() === 't';
   if (fresh || !schemaUp || (migrate && have !== hash)) {
-    log(`  migrating the ${profile} database (the data set is reloaded)`);
+    log(`  migrating the ${profile} database${fresh || !schemaUp ? ' (a new data set is loaded)' : ' (incremental: the data set stays)'}`);
     fs.rmSync(marker, { force: true });
     await prepareDatabase(cfg, { fresh });
     fs.writeFileSync(marker, hash);
