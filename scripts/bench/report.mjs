@@ -17,7 +17,7 @@ export function writeReport(dir, r) {
   const md = `# Benchmark ${r.date}${r.quick ? ' (quick)' : ''}
 
 Machine: ${m.cpus} × ${m.cpu_model}, ${m.memory_gb} GB, ${m.os}; ${m.postgres}; Node ${m.node}. Load average at the end: ${m.load_average_at_end}.
-The machine is shared (other engineers run test suites on the same cores): read ratios and medians, not single figures.
+A virtual machine: its speed moves between runs and within one, so read ratios and medians, not single figures.
 ${r.duration_s} s per scenario; total ${r.elapsed_s} s.
 
 Data: ${d.users.toLocaleString('en')} users, ${d.sessions.toLocaleString('en')} sessions (${d.active_sessions.toLocaleString('en')} live), ${d.mfa_configs.toLocaleString('en')} MFA configs, ${d.kyc_records.toLocaleString('en')} KYC records (${d.kyc_documents.toLocaleString('en')} documents, ${d.kyc_checks.toLocaleString('en')} checks), ${d.audit_entries.toLocaleString('en')} audit entries.
