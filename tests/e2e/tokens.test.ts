@@ -10,6 +10,8 @@ import crypto from 'node:crypto';
 import * as jose from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { db, gateway, me, newUser, postgrest, session, type TokenPair } from './helpers.js';
+import { createTokens } from '../../gateway/src/tokens/jwt.js';
+import { generatePrivateJwk, loadKeys } from '../../gateway/src/tokens/keys.js';
 
 const ISSUER = 'https://auth.dwaybank.local';
 const AUDIENCE = 'dwaybank-api';
@@ -184,4 +186,27 @@ describe('the gateway side of tokens', () => {
     expect(r.body.code).toBe('INVALID_TOKEN');
     expect((await me(pair.access_token)).status).toBe(200);
   });
+});
+
+describe('the gateway signer (node:crypto), for each algorithm it supports', () => {
+  for (const alg of ['EdDSA', 'ES256'] as const) {
+    it(`signs ${alg} tokens that jose verifies with the published key, and a changed payload fails`, async () => {
+      const jwk = await generatePrivateJwk(alg);
+      const ring = await loadKeys({ privateJwks: JSON.stringify({ keys: [jwk] }), alg });
+      const signer = createTokens(ring, { issuer: ISSUER, audience: AUDIENCE });
+      const sub = crypto.randomUUID(), sid = crypto.randomUUID();
+      const { token } = await signer.sign('access', { sub, sid, role: 'authenticated', aal: 'aal2', amr: ['pwd', 'totp'] });
+      const { payload, protectedHeader } = await jose.jwtVerify(token, jose.createLocalJWKSet(ring.jwks), {
+        issuer: ISSUER, audience: AUDIENCE, typ: 'JWT', algorithms: [alg],
+      });
+      expect(protectedHeader).toEqual({ alg, kid: jwk.kid, typ: 'JWT' });
+      expect(payload).toMatchObject({ sub, sid, role: 'authenticated', aal: 'aal2', amr: ['pwd', 'totp'], token_use: 'access' });
+      expect(payload.exp! - payload.iat!).toBe(900);
+      expect(await signer.verify('access', token)).toMatchObject({ sub, sid });
+      const [h, , sig] = token.split('.');
+      const forged = [h, Buffer.from(JSON.stringify({ ...payload, sub: crypto.randomUUID() })).toString('base64url'), sig].join('.');
+      expect(await signer.verify('access', forged)).toBeNull();
+      await expect(jose.jwtVerify(forged, jose.createLocalJWKSet(ring.jwks))).rejects.toThrow();
+    });
+  }
 });

