@@ -269,7 +269,10 @@ update bench.${t} set last_login_at = now(), failed_login_attempts = failed_logi
   add(combine(plainMoving, 'unaudited update, new address each time (pgbench)'));
   for (const f of Object.values(flood)) { add(f.storm); add(f.after, f.before); }
 
-  const small100k = results.sizes.find((s) => s.label === 'small') ?? previousSize(small);
+  // Growth is judged only between sizes measured in the same run: between runs this
+  // machine's speed moves by a third. Another run's 100,000-user figures are shown, not judged.
+  const smallHere = results.sizes.find((s) => s.label === 'small');
+  const smallBefore = smallHere ? null : previousSize(small);
   const T = (name, value, threshold, pass, unit = '') => results.targets.push({ name, value, threshold, unit, pass });
   T('session validation throughput / PostgREST floor (50 connections)', ratio(session, authNoop), '≥ 0.70', ratio(session, authNoop) >= 0.7);
   const sized = (x) => `50 connections at ${Math.round(100 * x.rps / authNoop.rps)}% of the floor's throughput`;
@@ -295,13 +298,18 @@ update bench.${t} set last_login_at = now(), failed_login_attempts = failed_logi
   results.targets.push({ name: 'audited update cost / unaudited when the address changes every time (PII fingerprinted on both sides)',
     value: auditRatioMoving, threshold: 'reported', unit: '', pass: null, note: 'informational' });
   T(`one user's audit history p99 (${dataset.audit_entries.toLocaleString()} entries; median of ${rounds} rounds: ${historyRounds.map((x) => x.p99_ms.toFixed(1)).join(', ')} ms)`, auditHistory.p99_ms, '≤ 10 ms', auditHistory.p99_ms <= 10, 'ms');
-  if (small100k && users > small) {
-    const g = (a, b) => b / a - 1;
-    const sg = g(small100k.session.p50_ms, session.p50_ms), kg = g(small100k.kyc.p50_ms, kyc.p50_ms);
+  const g = (a, b) => b / a - 1;
+  if (smallHere && users > small) {
+    const sg = g(smallHere.session.p50_ms, session.p50_ms), kg = g(smallHere.kyc.p50_ms, kyc.p50_ms);
     T(`session validation p50 growth ${small.toLocaleString()} → ${users.toLocaleString()} users`, sg, '< +20%', sg < 0.2, 'ratio');
     T(`KYC status p50 growth ${small.toLocaleString()} → ${users.toLocaleString()} users`, kg, '< +20%', kg < 0.2, 'ratio');
+  } else if (smallBefore && users > small) {
+    for (const [name, before, now] of [['session validation', smallBefore.size.session, session], ['KYC status', smallBefore.size.kyc, kyc]]) {
+      results.targets.push({ name: `${name} p50 growth ${small.toLocaleString()} → ${users.toLocaleString()} users against another run (${smallBefore.file}; judged only within one run: \`--fresh\`)`,
+        value: g(before.p50_ms, now.p50_ms), threshold: '< +20%', unit: 'ratio', pass: null, note: 'informational' });
+    }
   } else {
-    results.targets.push({ name: 'flat growth 100,000 → 1,000,000 users', value: null, threshold: '< +20%', pass: null, note: 'needs a full run' });
+    results.targets.push({ name: 'flat growth 100,000 → 1,000,000 users', value: null, threshold: '< +20%', pass: null, note: 'needs a run from scratch (--fresh)' });
   }
 
   const meta = {
@@ -520,7 +528,7 @@ function previousSize(users) {
   for (const f of files) {
     const j = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
     const s = (j.sizes ?? []).find((x) => Math.abs(x.users - users) / users < 0.05);
-    if (s) return s;
+    if (s) return { size: s, file: f.replace(/\.json$/, '') };
   }
   return null;
 }
