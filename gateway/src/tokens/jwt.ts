@@ -90,7 +90,7 @@ export function createTokens(keys: KeyRing, opts: { issuer: string; audience: st
  * p50 (8 alternating rounds: 4.38 against 3.84 ms), against about 40 us here. Keys, the JWKS and every
  * verification stay with jose; tests verify what this signs with jose and with PostgREST.
  */
-export function signCompact(header: Record<string, unknown>, payload: Record<string, unknown>, key: crypto.KeyObject, alg: SigningAlg): string {
+function signCompact(header: Record<string, unknown>, payload: Record<string, unknown>, key: crypto.KeyObject, alg: SigningAlg): string {
   const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
   const signature = alg === 'EdDSA'
     ? crypto.sign(null, Buffer.from(input), key)
