@@ -2,7 +2,7 @@
 -- of tampering, append-only guards, partitions ahead, retention under legal
 -- hold, GDPR export and erasure, reports, maintenance jobs.
 begin;
-select plan(67);
+select plan(72);
 
 -- Tampering, as an attacker with superuser would: triggers off
 -- (session_replication_role = replica). The change and its verdict happen in a
@@ -282,6 +282,18 @@ select api.release_legal_hold(id) from api.legal_holds() where subject_user_id i
 select tests.clear_authentication();
 select is(audit.drop_expired_partitions(now()), 0, 'should keep a partition holding entries about a person under legal hold');
 select ok(exists (select from audit.pruned_partitions where partition_name = 'audit_log_2012_03'), 'should record the dropped partition');
+
+-- The trail's rules (000019: one CHECK constraint, the same conditions as the five before it).
+select throws_ok($$insert into audit.audit_log (kind, event_type, operation) values ('note', 'test.kind', 'EVENT')$$,
+  '23514', null, 'should refuse an entry of an unknown kind');
+select throws_ok($$insert into audit.audit_log (kind, event_type, severity, operation) values ('event', 'test.severity', 'panic', 'EVENT')$$,
+  '23514', null, 'should refuse an unknown severity');
+select throws_ok($$insert into audit.audit_log (kind, event_type, operation) values ('row', 'update', 'UPDATE')$$,
+  '23514', null, 'should refuse a row entry that names no table');
+select throws_ok($$insert into audit.audit_log (kind, event_type, operation, seq) values ('event', 'test.half_sealed', 'EVENT', 1)$$,
+  '23514', null, 'should refuse a sequence number without its hash and seal time');
+select lives_ok($$insert into audit.audit_log (kind, event_type, operation) values ('event', 'test.well_formed', 'EVENT')$$,
+  'should take a well-formed event');
 
 select * from finish();
 rollback;
