@@ -2,7 +2,7 @@
 -- of tampering, append-only guards, partitions ahead, retention under legal
 -- hold, GDPR export and erasure, reports, maintenance jobs.
 begin;
-select plan(72);
+select plan(73);
 
 -- Tampering, as an attacker with superuser would: triggers off
 -- (session_replication_role = replica). The change and its verdict happen in a
@@ -268,6 +268,9 @@ select is(array(select tableoid::regclass::text from audit.audit_log where event
 
 select audit.create_partitions(0, now => '2012-03-10');
 select audit.create_partitions(0, now => '2013-06-10');
+select is((select pg_get_userbyid(relowner) from pg_class where oid = 'audit.audit_log_2013_06'::regclass),
+  (select pg_get_userbyid(relowner) from pg_class where oid = 'audit.audit_log'::regclass),
+  'should give a new partition to the trail''s owner, whoever creates it (later migrations alter the trail)');
 select tests.authenticate_as(:'officer');
 select api.place_legal_hold('Investigation 2013', null, '2013-01-01', '2014-01-01');
 select tests.clear_authentication();
