@@ -79,6 +79,13 @@ try {
   services = await benchServices(db);
   const G = services.gatewayUrl, P = services.postgrestUrl;
 
+  // Scenarios measured in interleaved rounds report the median of their rounds.
+  const rounds = quick ? 2 : 3;
+  const combine = (runs, name) => ({ ...runs[0], name, rps: median(runs.map((a) => a.rps)), p50_ms: median(runs.map((a) => a.p50_ms)),
+    p95_ms: median(runs.map((a) => a.p95_ms)), p99_ms: median(runs.map((a) => a.p99_ms)), errors: runs.reduce((n, a) => n + a.errors, 0),
+    requests: runs.reduce((n, a) => n + a.requests, 0), duration_s: runs.reduce((n, a) => n + a.duration_s, 0), rounds: runs.length,
+    rounds_p99: `${runs.map((a) => a.p99_ms.toFixed(1)).join(', ')} ms` });
+
   const measureSize = async (label) => {
     const tokens = await loginTokens(G, 50, 1);   // users with a KYC record (i % 10 = 1)
     const tf = writeLines('tokens', tokens.map((t) => t.access_token));
@@ -87,8 +94,15 @@ try {
     const s = await wrk('session validation: /rpc/me', P, '/rpc/me', { mode: 'bearer', lines: tf, c: 50, d: D });
     const k = await wrk('KYC status: /rpc/get_user_latest_kyc', P, '/rpc/get_user_latest_kyc', { mode: 'bearer', lines: tf, c: 50, d: D });
     const think = Math.round((50 / (SIZED_SHARE * f.rps)) * 1000);
-    const sp = await wrk(`session validation, 50 connections, ${think} ms pauses`, P, '/rpc/me', { mode: 'bearer', lines: tf, c: 50, d: D, think });
-    const kp = await wrk(`KYC status, 50 connections, ${think} ms pauses`, P, '/rpc/get_user_latest_kyc', { mode: 'bearer', lines: tf, c: 50, d: D, think });
+    // The p99 targets: rounds, alternating, the median of their p99s (one 100 ms stall of the
+    // machine moves one round's tail, not the median).
+    const spRounds = [], kpRounds = [];
+    for (let r = 0; r < rounds; r++) {
+      spRounds.push(await wrk(`session validation, 50 connections, ${think} ms pauses, round ${r + 1}`, P, '/rpc/me', { mode: 'bearer', lines: tf, c: 50, d: Math.max(3, D / 2), think }));
+      kpRounds.push(await wrk(`KYC status, 50 connections, ${think} ms pauses, round ${r + 1}`, P, '/rpc/get_user_latest_kyc', { mode: 'bearer', lines: tf, c: 50, d: Math.max(3, D / 2), think }));
+    }
+    const sp = combine(spRounds, `session validation, 50 connections, ${think} ms pauses`);
+    const kp = combine(kpRounds, `KYC status, 50 connections, ${think} ms pauses`);
     results.sizes.push({ users: await countBenchUsers(su), label, floor: f, session: s, kyc: k, session_sized: sp, kyc_sized: kp });
     return { tokens, tf, f, s, k, sp, kp };
   };
@@ -128,12 +142,6 @@ commit;
   const bcrypt = await pgbench(`bcrypt limit: crypt() at cost ${salt.cost} on ${cores} cores (pgbench)`,
     `select extensions.crypt('bench password input of sixty-four characters, like a SHA-384 b64', '${salt.s}');\n`,
     { c: cores, d: D, protocol: 'simple' });  // crypt() is immutable: a prepared plan would fold it once
-
-  // Scenarios measured in interleaved rounds report the median of their rounds.
-  const rounds = quick ? 2 : 3;
-  const combine = (runs, name) => ({ ...runs[0], name, rps: median(runs.map((a) => a.rps)), p50_ms: median(runs.map((a) => a.p50_ms)),
-    p95_ms: median(runs.map((a) => a.p95_ms)), p99_ms: median(runs.map((a) => a.p99_ms)), errors: runs.reduce((n, a) => n + a.errors, 0),
-    requests: runs.reduce((n, a) => n + a.requests, 0), duration_s: runs.reduce((n, a) => n + a.duration_s, 0), rounds: runs.length });
 
   // --------------------------------------------------- sign-in (cost 12)
   const signinBodies = [];
@@ -276,11 +284,11 @@ update bench.${t} set last_login_at = now(), failed_login_attempts = failed_logi
   const T = (name, value, threshold, pass, unit = '') => results.targets.push({ name, value, threshold, unit, pass });
   T('session validation throughput / PostgREST floor (50 connections)', ratio(session, authNoop), '≥ 0.70', ratio(session, authNoop) >= 0.7);
   const sized = (x) => `50 connections at ${Math.round(100 * x.rps / authNoop.rps)}% of the floor's throughput`;
-  T(`session validation p99 (${sized(sessionSized)})`, sessionSized.p99_ms, '≤ 25 ms', sessionSized.p99_ms <= 25 && sessionSized.errors === 0, 'ms');
+  T(`session validation p99 (${sized(sessionSized)}; median of ${rounds} rounds: ${sessionSized.rounds_p99})`, sessionSized.p99_ms, '≤ 25 ms', sessionSized.p99_ms <= 25 && sessionSized.errors === 0, 'ms');
   T(`sign-in throughput / bcrypt limit (cost ${salt.cost})`, ratio(signin, bcrypt), '≥ 0.85', ratio(signin, bcrypt) >= 0.85);
   T(`sign-in own work excluding bcrypt, p50 (median of ${rounds} rounds of p50 at cost 4 less its one cost-4 hash, ${f2ms(hash4)}: ${ownRounds.map((x) => x.toFixed(2)).join(', ')} ms)`, ownWork, '≤ 5 ms', ownWork <= 5, 'ms');
   T(`MFA verification p99 (${lightC} connections)`, mfaLight.p99_ms, '≤ 50 ms', mfaLight.p99_ms <= 50 && mfaLight.errors === 0, 'ms');
-  T(`KYC status p99 (${sized(kycSized)})`, kycSized.p99_ms, '≤ 25 ms', kycSized.p99_ms <= 25 && kycSized.errors === 0, 'ms');
+  T(`KYC status p99 (${sized(kycSized)}; median of ${rounds} rounds: ${kycSized.rounds_p99})`, kycSized.p99_ms, '≤ 25 ms', kycSized.p99_ms <= 25 && kycSized.errors === 0, 'ms');
   T(`token refresh p99 (${lightC} connections)`, refreshLight.p99_ms, '≤ 25 ms', refreshLight.p99_ms <= 25 && refreshLight.errors === 0, 'ms');
   // Without pauses, 50 connections saturate the machine: each request waits for
   // the others (mean latency = 50 / throughput), whatever the endpoint does.
