@@ -96,11 +96,9 @@ try {
     const think = Math.round((50 / (SIZED_SHARE * f.rps)) * 1000);
     // The p99 targets: rounds, alternating, the median of their p99s (one 100 ms stall of the
     // machine moves one round's tail, not the median).
-    const spRounds = [], kpRounds = [];
-    for (let r = 0; r < rounds; r++) {
-      spRounds.push(await wrk(`session validation, 50 connections, ${think} ms pauses, round ${r + 1}`, P, '/rpc/me', { mode: 'bearer', lines: tf, c: 50, d: Math.max(3, D / 2), think }));
-      kpRounds.push(await wrk(`KYC status, 50 connections, ${think} ms pauses, round ${r + 1}`, P, '/rpc/get_user_latest_kyc', { mode: 'bearer', lines: tf, c: 50, d: Math.max(3, D / 2), think }));
-    }
+    const [spRounds, kpRounds] = await alternate(rounds,
+      (r) => wrk(`session validation, 50 connections, ${think} ms pauses, round ${r}`, P, '/rpc/me', { mode: 'bearer', lines: tf, c: 50, d: Math.max(3, D / 2), think }),
+      (r) => wrk(`KYC status, 50 connections, ${think} ms pauses, round ${r}`, P, '/rpc/get_user_latest_kyc', { mode: 'bearer', lines: tf, c: 50, d: Math.max(3, D / 2), think }));
     const sp = combine(spRounds, `session validation, 50 connections, ${think} ms pauses`);
     const kp = combine(kpRounds, `KYC status, 50 connections, ${think} ms pauses`);
     results.sizes.push({ users: await countBenchUsers(su), label, floor: f, session: s, kyc: k, session_sized: sp, kyc_sized: kp });
@@ -157,10 +155,8 @@ select * from audit.audit_log a where a.subject_user_id = ${benchUuid("'bench-us
   await pgbench('audit history (warm-up, not counted)', historyScript, { c: 8, d: Math.max(3, D) });
   // Rounds, each with its own p99: a few seconds of the machine's noise move one
   // round's tail, not the median of three.
-  const historyRounds = [];
-  for (let r = 0; r < rounds; r++) {
-    historyRounds.push(await pgbench(`audit history of one user, 50 newest (round ${r + 1})`, historyScript, { c: 8, d: Math.max(2, D / 2) }));
-  }
+  const [historyRounds] = await alternate(rounds,
+    (r) => pgbench(`audit history of one user, 50 newest (round ${r})`, historyScript, { c: 8, d: Math.max(2, D / 2) }));
   const auditHistory = combine(historyRounds, 'audit history of one user, 50 newest (pgbench)');
   await sql(`drop table if exists bench.users_tracked, bench.users_plain`);
   for (const t of ['users_tracked', 'users_plain']) {
@@ -181,15 +177,13 @@ update bench.${t} set last_login_at = now(), failed_login_attempts = failed_logi
   // full-page WAL images, non-HOT updates) would land on whichever table runs first.
   for (const t of ['users_tracked', 'users_plain']) await sql(`update bench.${t} set last_login_ip = '10.9.8.7', failed_login_attempts = 0`);
   for (const t of ['users_tracked', 'users_plain']) await sql(`vacuum analyze bench.${t}`);  // one statement each: VACUUM runs outside a transaction block
-  const audited = [], plain = [], auditedMoving = [], plainMoving = [];
-  for (let r = 0; r < rounds; r++) {   // interleaved, so noise hits both alike
-    audited.push(await pgbench(`audited update (pgbench, round ${r + 1})`, upd('users_tracked', sameIp), { c: cores, d: Math.max(2, D / 2) }));
-    plain.push(await pgbench(`unaudited update (pgbench, round ${r + 1})`, upd('users_plain', sameIp), { c: cores, d: Math.max(2, D / 2) }));
-  }
-  for (let r = 0; r < 2; r++) {
-    auditedMoving.push(await pgbench(`audited update, new address each time (round ${r + 1})`, upd('users_tracked', movingIp), { c: cores, d: Math.max(2, D / 2) }));
-    plainMoving.push(await pgbench(`unaudited update, new address each time (round ${r + 1})`, upd('users_plain', movingIp), { c: cores, d: Math.max(2, D / 2) }));
-  }
+  // Interleaved, so noise hits both alike.
+  const [audited, plain] = await alternate(rounds,
+    (r) => pgbench(`audited update (pgbench, round ${r})`, upd('users_tracked', sameIp), { c: cores, d: Math.max(2, D / 2) }),
+    (r) => pgbench(`unaudited update (pgbench, round ${r})`, upd('users_plain', sameIp), { c: cores, d: Math.max(2, D / 2) }));
+  const [auditedMoving, plainMoving] = await alternate(2,
+    (r) => pgbench(`audited update, new address each time (round ${r})`, upd('users_tracked', movingIp), { c: cores, d: Math.max(2, D / 2) }),
+    (r) => pgbench(`unaudited update, new address each time (round ${r})`, upd('users_plain', movingIp), { c: cores, d: Math.max(2, D / 2) }));
   await sql(`delete from audit.tracked_tables where table_oid = 'bench.users_tracked'::regclass`);
 
   // ------------------------------------------------ the gateway at cost 4
@@ -210,16 +204,14 @@ update bench.${t} set last_login_at = now(), failed_login_attempts = failed_logi
   // machine; the median of the rounds' differences.
   const salt4 = (await sql(`select extensions.gen_salt('bf', 4) as s`)).rows[0].s;
   const roundTrip = await pgbench('database round trip, one client (pgbench)', `select 1;\n`, { c: 1, d: 2, protocol: 'simple' });
-  const signinRounds = [], hashRounds = [], ownRounds = [];
-  for (let r = 0; r < rounds; r++) {
-    const s = await wrk(`sign-in, bcrypt cost 4 (own work), 1 connection, round ${r + 1}`, G, '/auth/login',
-      { mode: 'body', lines: writeLines('fast', fastBodies), c: 1, d: Math.max(3, D / 2) });
-    const h = await pgbench(`bcrypt at cost 4, one hash at a time (round ${r + 1})`,
+  const [signinRounds, hashRounds] = await alternate(rounds,
+    (r) => wrk(`sign-in, bcrypt cost 4 (own work), 1 connection, round ${r}`, G, '/auth/login',
+      { mode: 'body', lines: writeLines('fast', fastBodies), c: 1, d: Math.max(3, D / 2) }),
+    (r) => pgbench(`bcrypt at cost 4, one hash at a time (round ${r})`,
       `select extensions.crypt('bench password input of sixty-four characters, like a SHA-384 b64', '${salt4}');\n`,
-      { c: 1, d: 2, protocol: 'simple' });
-    signinRounds.push(s); hashRounds.push(h);
-    ownRounds.push(s.p50_ms - (h.p50_ms - roundTrip.p50_ms));  // the hash alone, without pgbench's round trip
-  }
+      { c: 1, d: 2, protocol: 'simple' }));
+  // Each round's sign-in less the hash measured right after it (the hash alone, without pgbench's round trip).
+  const ownRounds = signinRounds.map((s, i) => s.p50_ms - (hashRounds[i].p50_ms - roundTrip.p50_ms));
   const signinFast = combine(signinRounds, 'sign-in, bcrypt cost 4 (own work), 1 connection');
   const bcrypt4 = combine(hashRounds, 'bcrypt at cost 4, one hash at a time (pgbench)');
   const hash4 = bcrypt4.p50_ms - roundTrip.p50_ms;
@@ -341,6 +333,13 @@ update bench.${t} set last_login_at = now(), failed_login_attempts = failed_logi
 // ------------------------------------------------------------------ helpers
 function f2ms(x) { return `${x.toFixed(2)} ms`; }
 function median(a) { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; }
+
+/** `n` rounds of the given measurements, one after another in each round; the results of each, in round order. */
+async function alternate(n, ...measures) {
+  const out = measures.map(() => []);
+  for (let r = 1; r <= n; r++) for (const [i, measure] of measures.entries()) out[i].push(await measure(r));
+  return out;
+}
 
 function writeLines(name, lines) {
   const f = path.join(work, `${name}-${crypto.randomBytes(4).toString('hex')}.txt`);
