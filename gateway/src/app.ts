@@ -1,8 +1,9 @@
-import { bodyLimit } from 'hono/body-limit';
+import type { MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { v7 as uuidv7 } from 'uuid';
 import type { Logger } from 'pino';
 import { authRoutes } from './auth/routes.js';
+import { createLanes } from './auth/lanes.js';
 import { fromDbError, type Db } from './db.js';
 import { ApiError, errors } from './errors.js';
 import { healthRoutes } from './health/routes.js';
@@ -17,6 +18,7 @@ import type { KeyRing } from './tokens/keys.js';
 import { accountApp } from './account/index.js';
 import { createKyc } from './kyc/index.js';
 import { KYC_UPLOAD_PATH, kycRoutes } from './kyc/routes.js';
+import { sessionMiddleware } from './middlewares/session.js';
 
 const REQUEST_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -54,6 +56,63 @@ function toApiError(err: unknown, log: Logger, requestId: string): ApiError {
 const describe = (err: unknown) =>
   err instanceof Error ? { type: err.name, message: err.message, code: (err as { code?: string }).code, stack: err.stack } : { value: String(err) };
 
+const JSON_BODY_LIMIT = 64 * 1024;
+// A client that sends too much must still read its 413. Closing a socket with
+// unread bytes in it makes the kernel answer with a reset, and a reset can
+// overtake the 413 and discard it at the client. So the rest of the body is
+// read and thrown away first, up to a bound (in bytes and time); past the
+// bound the connection is closed anyway.
+const DISCARD_BYTES = 8 * 1024 * 1024;
+const DISCARD_MS = 5_000;
+
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, seen: number): Promise<void> {
+  let total = seen;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), DISCARD_MS); });
+  try {
+    while (total <= DISCARD_BYTES) {
+      const r = await Promise.race([reader.read(), expired]);
+      if (!r || r.done) return;
+      total += r.value.byteLength;
+    }
+  } catch {
+    // The client went away: nothing left to protect.
+  } finally {
+    clearTimeout(timer);
+    // Never cancel: that destroys the socket before the 413 is written.
+    try { reader.releaseLock(); } catch { /* a read still pending past the deadline */ }
+  }
+}
+
+/** hono's bodyLimit, except that an oversized body is read to its end (bounded) before the 413. */
+function bodyLimitThenDiscard(maxSize: number): MiddlewareHandler {
+  return async (c, next) => {
+    const body = c.req.raw.body;
+    if (!body) return next();
+    const length = c.req.raw.headers.get('content-length');
+    if (length !== null && !c.req.raw.headers.has('transfer-encoding')) {
+      if (Number.parseInt(length, 10) <= maxSize) return next();
+      await discardRest(body.getReader(), 0);
+      throw errors.payloadTooLarge();
+    }
+    const reader = body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxSize) {
+        await discardRest(reader, size);
+        throw errors.payloadTooLarge();
+      }
+      chunks.push(value);
+    }
+    c.req.raw = new Request(c.req.raw, { body: Buffer.concat(chunks) });
+    return next();
+  };
+}
+
 export function createApp({ db, tokens, log, trustProxy, keys, mfa: mfaDeps }: AppDeps) {
   const app = createRouter();
   const env = loadEnv();
@@ -74,9 +133,14 @@ export function createApp({ db, tokens, log, trustProxy, keys, mfa: mfaDeps }: A
   });
 
   // Multipart document uploads set their own limit (kyc/routes.ts); everything else is small JSON.
-  const jsonLimit = bodyLimit({ maxSize: 64 * 1024, onError: () => { throw errors.payloadTooLarge(); } });
+  // Before the session check: an oversized body is refused (and read off the wire) before any database work.
+  const jsonLimit = bodyLimitThenDiscard(JSON_BODY_LIMIT);
   app.use('*', (c, next) => (c.req.method === 'POST' && c.req.path === KYC_UPLOAD_PATH
     && /^multipart\/form-data/i.test(c.req.header('content-type') ?? '') ? next() : jsonLimit(c, next)));
+
+  // Every route that takes an access token: its session checked in the database, staff at aal2.
+  app.use('*', sessionMiddleware({ db, tokens, trustProxy, bearerRoutes: () => app.openAPIRegistry.definitions
+    .flatMap((d) => (d.type === 'route' && d.route.security?.some((s) => 'bearer' in s) ? [{ method: d.route.method, path: d.route.path }] : [])) }));
 
   app.onError((err, c) => {
     const e = toApiError(err, log, c.get('requestId'));
@@ -88,7 +152,7 @@ export function createApp({ db, tokens, log, trustProxy, keys, mfa: mfaDeps }: A
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   app.route('/', healthRoutes(db));
   app.route('/', tokenRoutes(tokens));
-  app.route('/', authRoutes({ db, tokens, trustProxy }));
+  app.route('/', authRoutes({ db, tokens, trustProxy, lanes: createLanes(env) }));
   app.route('/', mfaRoutes({ db, tokens, trustProxy, keys: mfa.keys, outbox: mfa.outbox, issuer: env.MFA_ISSUER }));
   app.route('/', accountApp({ db, tokens, trustProxy, outbox: mfa.outbox }));
   app.route('/', kycRoutes({ db, tokens, trustProxy, kyc: createKyc(env), log }));

@@ -35,8 +35,8 @@ export const errors = {
   invalidJson: () => new ApiError(400, 'INVALID_JSON', 'The request body is not valid JSON.', 'Send a JSON object with Content-Type: application/json.'),
   validation: (details: ErrorBody['details']) =>
     new ApiError(400, 'VALIDATION_FAILED', 'Some fields are missing or not valid.', 'See details for each field.', {}, details),
-  // The rest of the body stays unread: close the connection, or a keep-alive
-  // client would send its next request into the leftover bytes (socket hang up).
+  // Sent after the rest of the body was read and discarded (app.ts, bounded): close
+  // the connection all the same, since past the bound bytes may still be unread.
   payloadTooLarge: () =>
     new ApiError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.', 'Send at most 64 KiB.', { Connection: 'close' }),
   unsupportedMediaType: () =>

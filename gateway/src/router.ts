@@ -3,9 +3,11 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import net from 'node:net';
 import type { Context } from 'hono';
 import type { RequestContext } from './db.js';
+import type { SessionClaims } from './middlewares/session.js';
 import { errors } from './errors.js';
 
-export type AppEnv = { Variables: { requestId: string } };
+/** `claims`: the access token of a route that takes one, checked by middlewares/session.ts. */
+export type AppEnv = { Variables: { requestId: string; claims?: SessionClaims } };
 
 /** A router whose schema violations become VALIDATION_FAILED, like every other error. */
 export function createRouter() {

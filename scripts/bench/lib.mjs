@@ -43,6 +43,7 @@ export async function benchDatabase({ profile = 'bench', fresh = false, migrate 
   }
   // All bench traffic comes from 127.0.0.1: lift the per-IP throttle.
   await psql(u.root, `alter database ${cfg.dbName} set dwaybank.ip_failure_limit = '100000000'`);
+  await psql(u.root, `alter database ${cfg.dbName} set dwaybank.signup_ip_limit = '100000000'`);
   const stopPg = async () => { if (startedPg) await stopPostgres(cfg, bin); };
   return { cfg, urls: u, bin, migrated, startedPg, stopPg };
 }

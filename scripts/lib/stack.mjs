@@ -131,6 +131,11 @@ async function pgIsReady(bin, cfg) {
 // (The price: recovery after a crash may replay up to that much WAL.)
 const CHECKPOINTS = { max_wal_size: "'4GB'", checkpoint_timeout: "'15min'" };
 
+// No parameter value ever reaches the server log: a statement logged for its
+// duration (log_min_duration_statement) or its error would otherwise carry its
+// bind parameters, passwords included. Log files are readable by their owner only.
+export const LOG_SAFETY = { log_parameter_max_length: '0', log_parameter_max_length_on_error: '0', log_file_mode: '0600' };
+
 /** Creates the cluster on first run and starts it. Returns true if we started it. */
 export async function startPostgres(cfg, bin) {
   if (cfg.externalUrl) return false;
@@ -172,21 +177,23 @@ export async function startPostgres(cfg, bin) {
       `wal_level = replica`, `max_wal_senders = 5`,
       `pg_stat_statements.track = all`,
       `log_min_duration_statement = 1000`,
+      ...Object.entries(LOG_SAFETY).map(([k, v]) => `${k} = ${v}`),
       `log_line_prefix = '%m [%p] %q%u@%d '`,
       `timezone = 'UTC'`,
     ];
     fs.appendFileSync(path.join(dir, 'postgresql.conf'), `\n# DwayBank local stack\n${conf.join('\n')}\n`);
   }
   // Settings an existing cluster takes on at its next start: the port the
-  // profile says now, and the checkpoint spacing (added after clusters existed).
+  // profile says now, the checkpoint spacing and the log safety (added after
+  // clusters existed).
   const confFile = path.join(dir, 'postgresql.conf');
   const text = fs.readFileSync(confFile, 'utf8');
-  const missing = Object.entries({ port: String(cfg.pgPort), ...CHECKPOINTS })
+  const missing = Object.entries({ port: String(cfg.pgPort), ...CHECKPOINTS, ...LOG_SAFETY })
     .filter(([k, v]) => [...text.matchAll(new RegExp(`^${k} = (.*)$`, 'gm'))].at(-1)?.[1] !== v)
     .map(([k, v]) => `${k} = ${v}`);
   if (missing.length) fs.appendFileSync(confFile, `${missing.join('\n')}\n`);
   const log = path.join(path.dirname(dir), 'postgres.log');
-  if (isRoot && !fs.existsSync(log)) { fs.writeFileSync(log, ''); fs.chownSync(log, uid('postgres'), gid('postgres')); }
+  privateLogFile(log, { owner: isRoot ? 'postgres' : null });
   await run([path.join(bin, 'pg_ctl'), '-D', dir, '-l', log, '-w', '-t', '60', 'start']);
   return true;
 }
@@ -248,9 +255,20 @@ function currentMigrationText() {
   return '';
 }
 
-/** A child process whose output goes to a log file; killed with the stack. */
+/**
+ * Creates a log file readable by its owner only (0600), or makes an existing
+ * one so (files of stacks made before this rule); as root, owned by `owner`.
+ */
+export function privateLogFile(file, { owner = null } = {}) {
+  if (!fs.existsSync(file)) fs.writeFileSync(file, '', { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+  if (owner) fs.chownSync(file, uid(owner), gid(owner));
+}
+
+/** A child process whose output goes to a log file (0600); killed with the stack. */
 export function startProcess(name, cmd, args, { env: e, logFile }) {
-  const out = fs.openSync(logFile, 'a');
+  privateLogFile(logFile);
+  const out = fs.openSync(logFile, 'a', 0o600);
   const child = spawn(cmd, args, { env: e, cwd: ROOT, stdio: ['ignore', out, out], detached: false });
   child.name = name;
   return child;
@@ -387,7 +405,8 @@ export async function up(profile = 'dev', { fresh = false } = {}) {
     // bcrypt cost 12 is the production default; tests lower it to keep the suite fast.
     // Test and bench traffic all comes from 127.0.0.1: lift the per-IP throttle
     // there (its own tests set it locally).
-    const settings = { test: { bcrypt_cost: '4', ip_failure_limit: '100000' }, bench: { ip_failure_limit: '100000000' } }[profile] ?? {};
+    const settings = { test: { bcrypt_cost: '4', ip_failure_limit: '100000', signup_ip_limit: '100000' },
+      bench: { ip_failure_limit: '100000000', signup_ip_limit: '100000000' } }[profile] ?? {};
     for (const [k, v] of Object.entries(settings))
       await psql(u.root, `alter database ${cfg.dbName} set dwaybank.${k} = '${v}'`);
     const logDir = path.join(cfg.dataDir, 'logs');

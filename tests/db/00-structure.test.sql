@@ -99,6 +99,7 @@ select is_empty($$
     and not exists (select from pg_trigger t where t.tgrelid = c.oid and t.tgname = '_900_audit')
     and c.oid not in ('app.countries'::regclass, 'app_private.keys'::regclass,
                       'app_private.unknown_login_attempts'::regclass, 'app_private.ip_login_failures'::regclass,
+                      'app_private.signup_attempts'::regclass,
                       'app.watchlist_entries'::regclass, 'app.watchlist_names'::regclass)
 $$, 'should audit every table except reference data (countries, bulk-loaded watchlist entries), keys and throttle counters');
 

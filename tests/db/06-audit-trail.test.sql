@@ -114,8 +114,11 @@ $$, 'should guard every partition against TRUNCATE');
 ------------------------------------------------------------------------------
 -- (app.authenticate above set the gateway's context for this transaction; PostgREST requests have none.)
 select set_config('dwaybank.ip', '', true), set_config('dwaybank.user_agent', '', true), set_config('dwaybank.actor_id', '', true);
-select set_config('request.headers', '{"x-request-id": "req-audit-06", "user-agent": "pgtap-agent", "x-forwarded-for": "198.51.100.7, 10.0.0.1"}', true);
+select set_config('request.headers', '{"x-request-id": "req-audit-06", "user-agent": "pgtap-agent", "x-forwarded-for": "203.0.113.9, 198.51.100.7"}', true);
+-- One proxy of ours in front of PostgREST: its entry (the rightmost) is the client; the rest is what the client claimed.
+select set_config('dwaybank.trusted_proxy_hops', '1', true);
 select audit.log_event('test.context', :'chain1'::uuid);
+select set_config('dwaybank.trusted_proxy_hops', '', true);
 select is((select row(request_id, user_agent, host(ip))::text from audit.audit_log where event_type = 'test.context'),
   '(req-audit-06,pgtap-agent,198.51.100.7)', 'should record the request id, user agent and client address of a PostgREST request');
 select set_config('request.headers', '', true);

@@ -110,6 +110,8 @@ insert into hot_queries values
   ('history of a row', $$select * from audit.audit_log a where a.subject_user_id = md5('plans-user-77')::uuid and a.kind = 'row'
      and a.table_name = 'app.users' and a.row_id = md5('plans-user-77')::uuid::text order by a.occurred_at desc limit 50$$),
   ('audit entries of a request', $$select * from audit.audit_log a where a.request_id = 'plans-1234'$$),
+  -- GDPR erasure (app_private.erase_user) replaces the addresses of a person's entries as actor, not only as subject.
+  ('audit entries of a person as actor (erasure)', $$select a.id from audit.audit_log a where a.actor_id = md5('plans-user-77')::uuid$$),
   -- The chain (000005-create-audit-trail-and-reporting.sql): the sealer reads the head and the unsealed entries; verify_chain walks a seq range.
   ('audit chain head (seal)', $$select a.seq, a.hash from audit.audit_log a where a.seq is not null order by a.seq desc limit 1$$),
   ('unsealed audit entries (seal)', $$select * from audit.audit_log a where a.seq is null order by a.id limit 1000$$),

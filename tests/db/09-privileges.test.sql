@@ -21,7 +21,7 @@ insert into expected_grants values
   ('app.users', 'authenticated+', 'select', '{id,email,phone,country_code,first_name,last_name,date_of_birth,role,status,email_verified_at,last_login_at,password_changed_at,referral_code,referred_by,created_at,updated_at,mfa_required}'),
   ('app.users', 'compliance_officer', 'select', '{failed_login_attempts,locked_until,last_failed_login_at,last_login_ip,deleted_at}'),
   ('app.users', 'admin', 'select', '{failed_login_attempts,locked_until,last_failed_login_at,last_login_ip,deleted_at}'),
-  ('app.users', 'authenticated+', 'update', '{first_name,last_name,phone,country_code,date_of_birth}'),
+  ('app.users', 'authenticated+', 'update', '{first_name,last_name,country_code,date_of_birth}'),
   -- sessions: never the token hashes
   ('app.user_sessions', 'authenticated+', 'select', '{id,user_id,rotation_counter,device_fingerprint,device_name,ip,user_agent,aal,amr,auth_time,created_at,last_activity_at,expires_at,idle_expires_at,revoked_at,revoked_reason,is_suspicious,suspicious_score,suspicious_reasons}'),
   -- MFA: never the secret ciphertext or code hashes

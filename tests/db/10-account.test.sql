@@ -160,8 +160,8 @@ select is((select status from app.authenticate('olivia@example.com', 'correct ho
 insert into app_private.mfa_logins (id, user_id, methods, expires_at)
 values ('00000000-0000-4000-8000-00000000000a', :'vic', '{totp}', now() + interval '5 minutes');
 select is((select status from app.request_account_recovery('00000000-0000-4000-8000-00000000000a')), 'ok', 'should start a second recovery');
-select tests.authenticate_as(:'vic', null, 'aal1');
-select is((select status from api.cancel_account_recovery()), 'cancelled', 'should let the customer cancel during the waiting period');
+select tests.authenticate_as(:'vic', (select session_id from v2), 'aal1');
+select is((select status from api.cancel_account_recovery()), 'cancelled', 'should let the customer cancel during the waiting period (after a recent sign-in)');
 select tests.clear_authentication();
 
 ------------------------------------------------------------------------------

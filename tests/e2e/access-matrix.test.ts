@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as jose from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db, gateway, newUser, postgrest, session, type TestUser } from './helpers.js';
+import { db, gateway, newUser, postgrest, session, staffUser, type TestUser } from './helpers.js';
 
 type Role = 'anon' | 'authenticated' | 'compliance_officer' | 'admin';
 const tokens: Record<Role, string | undefined> = { anon: undefined, authenticated: '', compliance_officer: '', admin: '' };
@@ -25,10 +25,16 @@ let fns: { name: string; oid: number; args: string[] }[] = [];
 let views: string[] = [];
 
 async function staff(role: Role, tag: string) {
-  const u = await newUser(tag);
-  if (role !== 'authenticated') await db.query('select app.set_user_role($1, $2)', [u.email, role]);
-  users[role] = u;
-  tokens[role] = (await session(u)).access_token;
+  if (role === 'authenticated' || role === 'anon') {
+    const u = await newUser(tag);
+    users[role] = u;
+    tokens[role] = (await session(u)).access_token;
+    return;
+  }
+  // Staff powers need aal2: an aal1 staff session is refused everything (assurance-matrix.test.ts).
+  const s = await staffUser(role, tag);
+  users[role] = s;
+  tokens[role] = s.token;
 }
 
 beforeAll(async () => {

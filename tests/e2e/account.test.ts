@@ -233,9 +233,12 @@ describe('account recovery', () => {
     const early = await postgrest('/rpc/complete_account_recovery', { method: 'POST', token: officers[1], json: { recovery_id: r.body.recovery_id } });
     expect(early.status).toBe(409);
     expect(early.body.details).toBe('RECOVERY_WAITING');
-    // The customer (who may not have asked for it) cancels with the password step.
+    // The password step alone cannot cancel (tests/e2e/account-hardening: the e-mailed link can);
+    // the customer (who may not have asked for it) cancels signed in at aal2.
     const l2 = await login(u.email, u.password);
-    expect((await gateway('/auth/recovery/cancel', { method: 'POST', json: { mfa_token: l2.body.mfa_token } })).status).toBe(200);
+    expect((await gateway('/auth/recovery/cancel', { method: 'POST', json: { mfa_token: l2.body.mfa_token } })).status).toBe(400);
+    const own = await aal2Session(u, 0);
+    expect((await postgrest('/rpc/cancel_account_recovery', { method: 'POST', token: own.access_token, json: {} })).status).toBe(200);
     await mail(u.userId, 'account_recovery_cancelled');
   });
 });

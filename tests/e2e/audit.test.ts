@@ -5,16 +5,12 @@
 import crypto from 'node:crypto';
 import * as jose from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GATEWAY_URL, db, gateway, login, newUser, postgrest, session } from './helpers.js';
+import { GATEWAY_URL, db, gateway, login, newUser, postgrest, session, staffUser } from './helpers.js';
 
 let adminToken = '';
 let officerToken = '';
 
-async function staff(role: 'admin' | 'compliance_officer', tag: string) {
-  const u = await newUser(tag);
-  await db.query('select app.set_user_role($1, $2)', [u.email, role]);
-  return { token: (await session(u)).access_token };
-}
+const staff = (role: 'admin' | 'compliance_officer', tag: string) => staffUser(role, tag);
 
 beforeAll(async () => {
   adminToken = (await staff('admin', 'audit-admin')).token;
@@ -179,7 +175,7 @@ describe('reports and maintenance', () => {
     expect(runs.body[0]).toMatchObject({ job: 'reports', status: 'succeeded' });
     const jobs = await postgrest('/rpc/maintenance_jobs', { method: 'POST', token: adminToken, json: {} });
     expect(jobs.body.map((j: { job: string }) => j.job).sort()).toEqual(
-      ['checkpoint', 'erasure', 'kyc_expiry', 'partitions', 'reports', 'retention', 'seal', 'sessions']);
+      ['checkpoint', 'erasure', 'kyc_expiry', 'partitions', 'recoveries', 'reports', 'retention', 'seal', 'sessions']);
     const officer = await postgrest('/rpc/run_maintenance', { method: 'POST', token: officerToken, json: { job: 'seal' } });
     expect(officer.body.code).toBe('42501');
   });

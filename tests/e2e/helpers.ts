@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll } from 'vitest';
+import { codeAt } from '../../gateway/src/mfa/totp.js';
 
 function required(name: string): string {
   const v = process.env[name];
@@ -60,7 +61,13 @@ export interface TestUser {
 export async function newUser(tag = 'user'): Promise<TestUser> {
   const email = uniqueEmail(tag);
   const password = `violet ${crypto.randomBytes(8).toString('hex')} lantern`;
-  const r = await gateway('/auth/signup', { method: 'POST', json: { email, password, first_name: 'Test', last_name: 'User' } });
+  const signup = () => gateway('/auth/signup', { method: 'POST', json: { email, password, first_name: 'Test', last_name: 'User' } });
+  let r = await signup();
+  // The sign-up lane is full (another test floods it): a client waits for Retry-After, once.
+  if (r.status === 503 && r.body?.code === 'SERVER_BUSY') {
+    await new Promise((resolve) => setTimeout(resolve, Number(r.headers.get('retry-after') ?? 1) * 1000));
+    r = await signup();
+  }
   if (r.status !== 201) throw new Error(`signup failed: ${r.status} ${r.text}`);
   return { email, password, userId: r.body.user_id };
 }
@@ -108,4 +115,45 @@ export function mailbox(): MailboxMessage[] {
   if (!fs.existsSync(file)) return [];
   const text = fs.readFileSync(file, 'utf8');
   return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as MailboxMessage);
+}
+
+export type StaffRole = 'compliance_officer' | 'admin';
+
+export interface StaffUser extends TestUser {
+  role: StaffRole;
+  /** The authenticator app's secret and the backup codes (each works once). */
+  secret: string;
+  backupCodes: string[];
+  /** The aal1 session the factor was enrolled in (it can only enrol factors: AAL2_REQUIRED elsewhere). */
+  enrolment: TokenPair;
+}
+
+/**
+ * A staff account as production has one: the role granted, a TOTP factor enrolled
+ * through the gateway (the only thing its first, aal1, session may do), and an aal2
+ * session signed in with a backup code. Staff powers need aal2 (AAL2_REQUIRED).
+ */
+export async function staffUser(role: StaffRole, tag: string = role): Promise<StaffUser & { token: string; session: TokenPair }> {
+  const u = await newUser(tag);
+  await db.query('select app.set_user_role($1, $2)', [u.email, role]);
+  const first = await session(u);
+  const e = await gateway('/auth/mfa/totp/enroll', { method: 'POST', token: first.access_token, json: {} });
+  if (e.status !== 201) throw new Error(`staff TOTP enrolment failed: ${e.status} ${e.text}`);
+  const c = await gateway('/auth/mfa/totp/confirm', { method: 'POST', token: first.access_token,
+    json: { config_id: e.body.config_id, code: codeAt(e.body.secret, Math.floor(Date.now() / 1000)) } });
+  if (c.status !== 200) throw new Error(`staff TOTP confirmation failed: ${c.status} ${c.text}`);
+  const staff: StaffUser = { ...u, role, secret: e.body.secret, backupCodes: [...c.body.backup_codes], enrolment: first };
+  const s = await staffSession(staff);
+  return { ...staff, token: s.access_token, session: s };
+}
+
+/** A further aal2 session of a staff user (password, then one of its backup codes). */
+export async function staffSession(staff: StaffUser): Promise<TokenPair> {
+  const l = await login(staff.email, staff.password);
+  if (l.status !== 200 || !l.body.mfa_token) throw new Error(`staff sign-in did not ask for the factor: ${l.status} ${l.text}`);
+  const code = staff.backupCodes.shift();
+  if (!code) throw new Error('no backup code left');
+  const v = await gateway('/auth/mfa/verify', { method: 'POST', json: { mfa_token: l.body.mfa_token, method: 'backup_codes', code } });
+  if (v.status !== 200 || v.body.aal !== 'aal2') throw new Error(`staff second factor failed: ${v.status} ${v.text}`);
+  return v.body;
 }

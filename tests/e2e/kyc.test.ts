@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { codeAt } from '../../gateway/src/mfa/totp.js';
-import { assertNoInternals, db, gateway, login, newUser, postgrest, session, type TestUser } from './helpers.js';
+import { assertNoInternals, db, gateway, login, newUser, postgrest, session, staffUser, type TestUser } from './helpers.js';
 
 const storageDir = () =>
   process.env.KYC_STORAGE_DIR ?? path.join(process.env.TEST_STACK_DATA_DIR ?? process.env.STACK_DATA_DIR ?? '.data/test', 'kyc-documents');
@@ -39,9 +39,9 @@ async function verifiedCustomer(tag: string): Promise<TestUser & { aal1: string;
 }
 
 async function officer(tag: string): Promise<string> {
-  const user = await newUser(tag);
-  await db.query("update app.users set role = 'compliance_officer', email_verified_at = now() where id = $1", [user.userId]);
-  return (await session(user)).access_token;
+  const s = await staffUser('compliance_officer', tag);
+  await db.query('update app.users set email_verified_at = now() where id = $1', [s.userId]);
+  return s.token;
 }
 
 const initiate = (token: string, last: string) => postgrest('/rpc/initiate_kyc_verification', { method: 'POST', token, json: {

@@ -39,7 +39,6 @@ export async function failoverTest({ stack, bin, standbyPort, standbyHttpPort, s
     sh(asPostgres([path.join(bin, 'pg_basebackup'), '-d', `host=${su.hostname} port=${su.port} user=postgres application_name=standby1`,
       '-D', standbyDir, '-R', '-X', 'stream', '-c', 'fast']), { env: { ...process.env, PGPASSWORD: decodeURIComponent(su.password) } });
     fs.appendFileSync(path.join(standbyDir, 'postgresql.auto.conf'), `port = ${standbyPort}\nhot_standby = on\n`);
-    if (isRoot && !fs.existsSync(standbyLog)) { fs.writeFileSync(standbyLog, ''); sh(['chown', 'postgres:postgres', standbyLog]); }
     startCluster(bin, standbyDir, standbyLog);
     const standbyCfg = { ...cfg, pgPort: standbyPort };
     const standbyUrls = stackUrls(standbyCfg);

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { privateLogFile } from '../../scripts/lib/stack.mjs';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const isRoot = process.getuid?.() === 0;
@@ -136,6 +137,7 @@ export function crashPostgres(dataDir) {
 }
 
 export function startCluster(bin, dataDir, logFile) {
+  privateLogFile(logFile, { owner: isRoot ? 'postgres' : null });  // 0600, as the stack's own
   sh(asPostgres([path.join(bin, 'pg_ctl'), '-D', realDir(dataDir), '-l', logFile, '-w', '-t', '120', 'start']));
 }
 

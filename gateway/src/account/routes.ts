@@ -5,7 +5,7 @@ import { ApiError, commonErrors, errorResponse } from '../errors.js';
 import type { Outbox } from '../mfa/outbox.js';
 import { createRouter, requestContext } from '../router.js';
 import type { Tokens } from '../tokens/jwt.js';
-import { bearer } from './bearer.js';
+import { claims } from '../middlewares/session.js';
 
 const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } }, required: true });
 const ok = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
@@ -60,11 +60,12 @@ const routes = {
   change: createRoute({
     method: 'post', path: '/auth/password/change', tags: ['account'], security: [{ bearer: [] }],
     summary: 'Change the password (needs a step-up)',
-    description: 'Ends the other sessions and forgets every remembered device.',
+    description: 'Ends the other sessions, every pending e-mailed link (e-mail change, password reset) and forgets every remembered device. Wrong current passwords count as failed sign-ins.',
     request: { body: json(z.object({ current_password: z.string().min(1).max(1024), new_password: Password })) },
     responses: {
       200: ok(z.object({ changed: z.literal(true), revoked_sessions: z.number().int() }), 'Changed'),
       ...commonErrors, 400: errorResponse('WEAK_PASSWORD, INVALID_CURRENT_PASSWORD'), 401: auth401, 403: stepUp403,
+      429: errorResponse('Too many wrong current passwords: the account is locked as after failed sign-ins (TOO_MANY_ATTEMPTS); see Retry-After'),
     },
   }),
   emailChange: createRoute({
@@ -80,16 +81,18 @@ const routes = {
   emailConfirm: createRoute({
     method: 'post', path: '/auth/email/change/confirm', tags: ['account'],
     summary: 'Confirm an e-mail change with the token sent to the new address',
+    description: 'Works only while the session that asked for the change is alive.',
     request: { body: json(z.object({ token: Token })) },
     responses: {
       200: ok(z.object({ changed: z.literal(true) }), 'The new address is the account\'s'),
-      ...commonErrors, 400: token400, 409: errorResponse('Another account has this address now (EMAIL_TAKEN)'),
+      ...commonErrors, 400: errorResponse('ACCOUNT_TOKEN_INVALID (unknown, replaced, or ended by a password reset/change or sign-out everywhere), ACCOUNT_TOKEN_EXPIRED, ACCOUNT_TOKEN_USED, EMAIL_CHANGE_SESSION_ENDED (the session that asked has ended)'),
+      409: errorResponse('Another account has this address now (EMAIL_TAKEN)'),
     },
   }),
   recovery: createRoute({
     method: 'post', path: '/auth/recovery', tags: ['account'],
     summary: 'Ask for account recovery when every second factor is lost',
-    description: 'With the mfa_token of a sign-in that passed the password. Two different staff members must approve; after a waiting period (72 hours) every factor is removed and you set them up again. You are notified at each step and can cancel.',
+    description: 'With the mfa_token of a sign-in that passed the password. Two different staff members must approve; 72 hours after the second approval every factor is removed and you set them up again. You are notified at each step (the verified address gets a cancel link) and can cancel. not_before is the earliest completion; the second approval sets the actual one.',
     request: { body: json(z.object({ mfa_token: z.string().min(1).max(4096), reason: z.string().max(500).optional() })) },
     responses: {
       202: ok(z.object({ recovery_id: z.uuid(), not_before: z.string() }), 'Requested'),
@@ -98,11 +101,12 @@ const routes = {
   }),
   recoveryCancel: createRoute({
     method: 'post', path: '/auth/recovery/cancel', tags: ['account'],
-    summary: 'Cancel the open account recovery (with an mfa_token; signed-in customers use /rpc/cancel_account_recovery)',
-    request: { body: json(z.object({ mfa_token: z.string().min(1).max(4096) })) },
+    summary: 'Cancel the open account recovery with the link from the recovery e-mail (signed-in customers: /rpc/cancel_account_recovery after a step-up)',
+    description: 'The token is e-mailed to the account\'s verified address when recovery is requested and at the second approval; single use. A password alone cannot cancel.',
+    request: { body: json(z.object({ token: Token })) },
     responses: {
       200: ok(z.object({ cancelled: z.literal(true) }), 'Cancelled'),
-      ...commonErrors, 401: errorResponse('MFA_TOKEN_INVALID'), 404: errorResponse('No open recovery (RECOVERY_NOT_FOUND)'),
+      ...commonErrors, 400: token400, 404: errorResponse('No open recovery (RECOVERY_NOT_FOUND)'),
     },
   }),
   sessions: createRoute({
@@ -135,6 +139,8 @@ function tokenFailure(status: string): ApiError {
     case 'expired': return new ApiError(400, 'ACCOUNT_TOKEN_EXPIRED', 'This link has expired.', 'Ask for a new one.');
     case 'used': return new ApiError(400, 'ACCOUNT_TOKEN_USED', 'This link was already used.', 'Ask for a new one if you still need it.');
     case 'email_taken': return new ApiError(409, 'EMAIL_TAKEN', 'Another account uses this address now.', 'Choose another address.');
+    case 'session_ended':
+      return new ApiError(400, 'EMAIL_CHANGE_SESSION_ENDED', 'The session that asked for this change has ended.', 'Sign in and ask for the change again.');
     case 'invalid':
     case 'superseded':
       return new ApiError(400, 'ACCOUNT_TOKEN_INVALID', 'This link is not valid (a newer one may have replaced it).', 'Use the newest link, or ask for a new one.');
@@ -164,7 +170,7 @@ export function accountRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number
       return c.json({ verified: true as const }, 200);
     })
     .openapi(routes.resend, async (c) => {
-      const who = await bearer(tokens, c);
+      const who = claims(c);
       const ctx = requestContext(c, trustProxy);
       const row = await db.withTx(ctx, async (client) => (await client.query<{ status: string; expires_at: Date | null; retry_after_seconds: number | null }>(
         'select * from app.resend_email_verification($1, $2, $3::inet, $4)', [who.sub, who.sid, ctx.ip, ctx.userAgent])).rows[0]!);
@@ -193,21 +199,25 @@ export function accountRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number
       return c.json({ reset: true as const, revoked_sessions: row.revoked_sessions ?? 0 }, 200);
     })
     .openapi(routes.change, async (c) => {
-      const who = await bearer(tokens, c);
+      const who = claims(c);
       const b = c.req.valid('json');
       assertNotCommon(b.new_password);
       const ctx = requestContext(c, trustProxy);
-      const row = await db.withTx(ctx, async (client) => (await client.query<{ status: string; revoked_sessions: number | null }>(
+      const row = await db.withTx(ctx, async (client) => (await client.query<{ status: string; revoked_sessions: number | null; retry_after_seconds: number | null }>(
         'select * from app.change_password($1, $2, $3, $4, $5::inet, $6)',
         [who.sub, who.sid, b.current_password, b.new_password, ctx.ip, ctx.userAgent])).rows[0]!);
       if (row.status === 'invalid_password') {
         throw new ApiError(400, 'INVALID_CURRENT_PASSWORD', 'The current password is not correct.', 'Check it and try again.');
       }
+      if (row.status === 'locked') {
+        throw new ApiError(429, 'TOO_MANY_ATTEMPTS', 'The password is locked after repeated wrong attempts.',
+          'Wait for the time in Retry-After before trying again.', { 'Retry-After': String(Math.max(1, row.retry_after_seconds ?? 60)) });
+      }
       void outbox.flush();
       return c.json({ changed: true as const, revoked_sessions: row.revoked_sessions ?? 0 }, 200);
     })
     .openapi(routes.emailChange, async (c) => {
-      const who = await bearer(tokens, c);
+      const who = claims(c);
       const b = c.req.valid('json');
       const ctx = requestContext(c, trustProxy);
       const row = await db.withTx(ctx, async (client) => (await client.query<{ status: string; expires_at: Date | null; retry_after_seconds: number | null }>(
@@ -240,17 +250,16 @@ export function accountRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number
     })
     .openapi(routes.recoveryCancel, async (c) => {
       const b = c.req.valid('json');
-      const t = await mfaToken(b.mfa_token);
       const ctx = requestContext(c, trustProxy);
       const status = await db.withTx(ctx, async (client) => (await client.query<{ status: string }>(
-        'select app.cancel_account_recovery($1, $2::inet, $3) as status', [t.jti, ctx.ip, ctx.userAgent])).rows[0]!.status);
-      if (status === 'invalid_token') throw mfaTokenInvalid();
+        'select app.cancel_account_recovery($1, $2::inet, $3) as status', [b.token, ctx.ip, ctx.userAgent])).rows[0]!.status);
+      if (status !== 'ok' && status !== 'not_found') throw tokenFailure(status);
       if (status === 'not_found') throw new ApiError(404, 'RECOVERY_NOT_FOUND', 'Your account has no open recovery.', 'Nothing to cancel.');
       void outbox.flush();
       return c.json({ cancelled: true as const }, 200);
     })
     .openapi(routes.sessions, async (c) => {
-      const who = await bearer(tokens, c);
+      const who = claims(c);
       const ctx = requestContext(c, trustProxy);
       const rows = await db.withTx(ctx, async (client) => (await client.query(
         'select id, current, device_name, host(ip) as ip, user_agent, aal, amr, created_at, last_activity_at, expires_at, is_suspicious from app.account_sessions($1, $2)',
@@ -259,7 +268,7 @@ export function accountRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number
       return c.json({ sessions: rows.map((r) => ({ ...r, created_at: iso(r.created_at), last_activity_at: iso(r.last_activity_at), expires_at: iso(r.expires_at) })) }, 200);
     })
     .openapi(routes.revokeSession, async (c) => {
-      const who = await bearer(tokens, c);
+      const who = claims(c);
       const { id } = c.req.valid('param');
       const ctx = requestContext(c, trustProxy);
       await db.withTx(ctx, (client) => client.query('select app.revoke_account_session($1, $2, $3, $4::inet, $5)', [who.sub, who.sid, id, ctx.ip, ctx.userAgent]));

@@ -3,14 +3,13 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Logger } from 'pino';
 import type { Db } from '../db.js';
-import { ApiError, errorResponse, errors } from '../errors.js';
-import { createRouter, requestContext, type AppEnv } from '../router.js';
+import { errorResponse, errors } from '../errors.js';
+import { createRouter, type AppEnv } from '../router.js';
 import type { Tokens } from '../tokens/jwt.js';
 import type { KeyRing } from '../tokens/keys.js';
+import { checkSession, claims } from '../middlewares/session.js';
 import { createCheckpointSigner } from './checkpoints.js';
 import { createSecurityEvents } from './events.js';
-
-const forbidden = () => new ApiError(403, 'FORBIDDEN', 'This endpoint is for admins.', 'Sign in with an admin account.');
 
 const events = createRoute({
   method: 'get', path: '/admin/events', tags: ['admin'], security: [{ bearer: [] }],
@@ -36,32 +35,28 @@ const sign = createRoute({
   },
 });
 
+/** How often an open event stream is kept alive, and its session and role checked again. */
+const KEEP_ALIVE_MS = 15_000;
+
 export function adminRoutes(deps: { db: Db; tokens: Tokens; log: Logger; trustProxy: number; databaseUrl: string; keys?: KeyRing }) {
-  const { db, tokens, log, trustProxy } = deps;
+  const { db, log } = deps;
   const securityEvents = createSecurityEvents(deps.databaseUrl, log);
   const signer = deps.keys ? createCheckpointSigner(db, deps.keys, log) : null;
   signer?.start();
 
-  /** An admin's live session: the token is checked here, the session (not revoked, not expired) in the database. */
-  async function admin(c: Context<AppEnv>) {
-    const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(c.req.header('authorization') ?? '');
-    const claims = m ? await tokens.verify('access', m[1]!) : null;
-    if (!claims) throw errors.invalidToken();
-    if (claims.role !== 'admin') throw forbidden();
-    const live = await db.withTx(requestContext(c, trustProxy), (client) =>
-      client.query<{ live: boolean }>('select app.update_session_activity($1, $2) as live', [claims.sid, c.req.header('user-agent') ?? null]));
-    if (!live.rows[0]?.live) throw errors.invalidToken();
-    return claims;
-  }
-
   return createRouter()
     .openapi(sign, async (c) => {
-      await admin(c);
       if (!signer) throw errors.unavailable();
       return c.json({ signed: await signer.signPending() }, 200);
     })
     .openapi(events, (async (c: Context<AppEnv>) => {
-      const who = await admin(c);
+      // The session middleware let only a live admin session at aal2 this far; each keep-alive asks again.
+      const who = claims(c);
+      const userAgent = c.req.header('user-agent')?.slice(0, 512) ?? null;
+      const stillAdmin = async () => {
+        const row = await checkSession(db, who, userAgent, c.get('requestId')).catch(() => null);
+        return Boolean(row?.live && row.role === 'admin' && row.aal === 'aal2');
+      };
       c.header('Cache-Control', 'no-store');
       return streamSSE(c, async (stream) => {
         let closed = false;
@@ -73,10 +68,16 @@ export function adminRoutes(deps: { db: Db; tokens: Tokens; log: Logger; trustPr
         log.info({ requestId: c.get('requestId'), admin: who.sub }, 'security event stream opened');
         await stream.writeSSE({ event: 'ready', data: JSON.stringify({ channel: 'security_events' }) });
         try {
-          // Until the client goes away or the token expires: a stream outliving its token would outlive a revocation.
+          // Until the client goes away, the token expires, or the session ends or loses the admin role
+          // (checked on each keep-alive): a stream must not outlive a sign-out or a revocation.
           while (!closed && Date.now() / 1000 < who.exp) {
-            await stream.sleep(15_000);
-            if (!closed) await stream.write(': keep-alive\n\n');
+            await stream.sleep(KEEP_ALIVE_MS);
+            if (closed) break;
+            if (!(await stillAdmin())) {
+              await stream.writeSSE({ event: 'session_ended', data: JSON.stringify({ code: 'SESSION_ENDED' }) });
+              break;
+            }
+            await stream.write(': keep-alive\n\n');
           }
         } finally {
           unsubscribe();

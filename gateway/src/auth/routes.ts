@@ -3,10 +3,12 @@ import { getCookie, setCookie } from 'hono/cookie';
 import type { Context } from 'hono';
 import type pg from 'pg';
 import type { Db } from '../db.js';
-import { ApiError, commonErrors, errorResponse, errors } from '../errors.js';
+import { ApiError, commonErrors, errorResponse } from '../errors.js';
 import { createRouter, requestContext } from '../router.js';
+import { claims } from '../middlewares/session.js';
 import type { Tokens } from '../tokens/jwt.js';
 import { assertNotCommon } from './passwords.js';
+import { createLanes, type Lanes } from './lanes.js';
 
 const optionalText = (max: number) => z.string().max(max).optional();
 
@@ -65,6 +67,9 @@ const TokenPair = z
 
 const SignedIn = TokenPair.extend({
   device_cookie: z.string().optional().openapi({ description: 'Keep it (or the dwaybank_device cookie) and send it with later sign-ins to this account: a lockout caused by others does not apply to this client' }),
+  required_actions: z.array(z.enum(['enroll_mfa'])).optional().openapi({ description: 'What this session must do before anything else. '
+    + 'enroll_mfa: a staff account without a second factor; until one is enrolled (and used, by step-up or a new sign-in) the session may only '
+    + 'enrol a factor, list its sessions and sign out; everything else answers 403 AAL2_REQUIRED' }),
 }).openapi('SignedIn');
 
 const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } }, required: true });
@@ -80,6 +85,8 @@ const signup = createRoute({
     201: { content: { 'application/json': { schema: z.object({ user_id: z.uuid() }) } }, description: 'Created' },
     ...commonErrors,
     400: errorResponse('WEAK_PASSWORD, INVALID_EMAIL, INVALID_PROFILE, INVALID_REFERRAL_CODE, VALIDATION_FAILED, INVALID_JSON'),
+    429: errorResponse('Too many sign-ups from this client (TOO_MANY_REQUESTS); see Retry-After'),
+    503: errorResponse('Too many sign-ups in progress (SERVER_BUSY) or database unreachable (SERVICE_UNAVAILABLE); see Retry-After'),
   },
 });
 
@@ -177,8 +184,9 @@ export function setDeviceCookie(c: Context, value: string): void {
   setCookie(c, DEVICE_COOKIE, value, { path: '/auth', httpOnly: true, secure: true, sameSite: 'Strict', maxAge: 180 * 24 * 3600 });
 }
 
-export function authRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number }) {
+export function authRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number; lanes?: Lanes }) {
   const { db, tokens, trustProxy } = deps;
+  const lanes = deps.lanes ?? createLanes({ SIGNUP_CONCURRENCY: 2, SIGNUP_QUEUE: 32, LOGIN_CONCURRENCY: 16, LOGIN_QUEUE: 512 });
 
   async function tokenPair(row: SessionRow) {
     const { token, expiresIn } = await tokens.sign('access', {
@@ -200,14 +208,15 @@ export function authRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number })
       const b = c.req.valid('json');
       assertNotCommon(b.password);
       const ctx = requestContext(c, trustProxy);
-      const userId = await db.withTx(ctx, async (client) => {
+      // Its own small lane: a flood of sign-ups queues (or gets SERVER_BUSY) instead of starving sign-in.
+      const userId = await lanes.signup.run(() => db.withTx(ctx, async (client) => {
         const r = await client.query<{ user_id: string }>(
           'select app.signup($1, $2, $3, $4, $5, $6, $7, $8::inet, $9) as user_id',
           [b.email, b.password, b.phone ?? null, b.country_code ?? null, b.first_name ?? null, b.last_name ?? null,
             b.referral_code ?? null, ctx.ip, ctx.userAgent],
         );
         return r.rows[0]!.user_id;
-      });
+      }));
       return c.json({ user_id: userId }, 201);
     })
     .openapi(login, async (c) => {
@@ -215,16 +224,19 @@ export function authRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number })
       const ctx = requestContext(c, trustProxy);
       const presented = sentDeviceCookie(c, b.device_cookie);
       // One statement, its own transaction: the sign-in and, when it succeeds, its device cookie.
-      const row = (await db.call<SessionRow>(
+      // In the sign-in lane (auth/lanes.ts), apart from sign-ups.
+      const row = (await lanes.login.run(() => db.call<SessionRow>(
         `select a.status, a.user_id, a.role, a.retry_after_seconds, a.session_id, a.refresh_token, a.aal, a.amr, a.login_id, a.mfa_methods,
                 case when a.status = 'ok' then app.issue_device_cookie(a.user_id, a.session_id, $7) end as device_cookie
            from app.authenticate($1, $2, $3::inet, $4, $5, $6, now => app.begin_request($8), device_cookie => $7) a`,
         [b.email, b.password, ctx.ip, ctx.userAgent, b.device_fingerprint ?? null, b.device_name ?? null, presented, ctx.requestId],
-      )).rows[0]!;
+      ))).rows[0]!;
       switch (row.status) {
         case 'ok':
           setDeviceCookie(c, row.device_cookie!);
-          return c.json({ ...(await tokenPair(row)), device_cookie: row.device_cookie! }, 200);
+          // A staff account signing in with a password alone has no second factor yet (with one, the sign-in asks for it).
+          return c.json({ ...(await tokenPair(row)), device_cookie: row.device_cookie!,
+            ...(row.role !== 'authenticated' && row.aal !== 'aal2' ? { required_actions: ['enroll_mfa' as const] } : {}) }, 200);
         case 'mfa_required': {
           if (b.device_token && b.device_fingerprint) {
             // The same shape as the sign-in above: one statement, the device cookie issued when it succeeds.
@@ -268,12 +280,10 @@ export function authRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number })
       throw failure();
     })
     .openapi(logout, async (c) => {
-      const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(c.req.header('authorization') ?? '');
-      const claims = m ? await tokens.verify('access', m[1]!) : null;
-      if (!claims) throw errors.invalidToken();
+      const who = claims(c);
       const ctx = requestContext(c, trustProxy);
       await db.withTx(ctx, (client) =>
-        client.query('select app.logout($1, $2::inet, $3)', [claims.sid, ctx.ip, ctx.userAgent]));
+        client.query('select app.logout($1, $2::inet, $3)', [who.sid, ctx.ip, ctx.userAgent]));
       return c.body(null, 204);
     });
 }

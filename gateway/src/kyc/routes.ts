@@ -1,12 +1,12 @@
 import crypto from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { Db } from '../db.js';
-import { ApiError, commonErrors, errorResponse, errors } from '../errors.js';
-import { createRouter, requestContext, type AppEnv } from '../router.js';
+import { ApiError, commonErrors, errorResponse } from '../errors.js';
+import { createRouter, requestContext } from '../router.js';
 import type { Tokens } from '../tokens/jwt.js';
+import { claims } from '../middlewares/session.js';
 import type { Kyc } from './index.js';
 import { newObjectKey } from './storage.js';
 
@@ -80,14 +80,7 @@ const routes = {
 };
 
 export function kycRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number; kyc: Kyc; log: Logger }) {
-  const { db, tokens, trustProxy, kyc, log } = deps;
-
-  async function bearer(c: Context<AppEnv>) {
-    const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(c.req.header('authorization') ?? '');
-    const claims = m ? await tokens.verify('access', m[1]!) : null;
-    if (!claims) throw errors.invalidToken();
-    return claims;
-  }
+  const { db, trustProxy, kyc, log } = deps;
 
   const router = createRouter();
   router.use('/kyc/*', async (c, next) => {
@@ -97,7 +90,7 @@ export function kycRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number; ky
   // Before the body is read: who may upload at all, and how much.
   router.use(KYC_UPLOAD_PATH, async (c, next) => {
     if (c.req.method !== 'POST') return next();
-    const who = await bearer(c);
+    const who = claims(c);
     if (who.aal !== 'aal2') throw stepUp();
     const limit = kyc.maxBytes + 64 * 1024;  // the file and the multipart envelope around it
     if (Number(c.req.header('content-length') ?? 0) > limit) throw tooLarge(kyc.maxBytes);
@@ -106,7 +99,7 @@ export function kycRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number; ky
 
   return router
     .openapi(routes.upload, async (c) => {
-      const who = await bearer(c);
+      const who = claims(c);
       const b = c.req.valid('form');
       if (b.file.size > kyc.maxBytes) throw tooLarge(kyc.maxBytes);
       const data = Buffer.from(await b.file.arrayBuffer());
@@ -131,7 +124,7 @@ export function kycRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number; ky
         sha256: sha256.toString('hex') }, 201);
     })
     .openapi(routes.download, async (c) => {
-      const who = await bearer(c);
+      const who = claims(c);
       const { id } = c.req.valid('param');
       const ctx = requestContext(c, trustProxy);
       const row = await db.withTx(ctx, async (client) => (await client.query<{ user_id: string; mime_type: string; sha256: Buffer;

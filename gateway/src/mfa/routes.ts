@@ -1,11 +1,11 @@
 import crypto from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import QRCode from 'qrcode';
 import type { Db } from '../db.js';
 import { ApiError, commonErrors, errorResponse, errors } from '../errors.js';
 import { sentDeviceCookie, setDeviceCookie } from '../auth/routes.js';
-import { createRouter, requestContext, type AppEnv } from '../router.js';
+import { createRouter, requestContext } from '../router.js';
+import { claims } from '../middlewares/session.js';
 import type { Tokens } from '../tokens/jwt.js';
 import type { MfaKeys } from './crypto.js';
 import { sealAad, type Outbox } from './outbox.js';
@@ -139,12 +139,6 @@ function codeFailure(status: string, retry: number | null): ApiError {
 export function mfaRoutes(deps: { db: Db; tokens: Tokens; keys: MfaKeys; outbox: Outbox; trustProxy: number; issuer: string }) {
   const { db, tokens, keys, outbox, trustProxy, issuer } = deps;
 
-  async function bearer(c: Context<AppEnv>) {
-    const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(c.req.header('authorization') ?? '');
-    const claims = m ? await tokens.verify('access', m[1]!) : null;
-    if (!claims) throw errors.invalidToken();
-    return claims;
-  }
   async function mfaToken(token: string | undefined) {
     const claims = token ? await tokens.verify('mfa', token) : null;
     if (!claims) throw codeFailure('invalid_token', null);
@@ -170,7 +164,7 @@ export function mfaRoutes(deps: { db: Db; tokens: Tokens; keys: MfaKeys; outbox:
 
   return router
     .openapi(routes.enroll, async (c) => {
-      const who = await bearer(c);
+      const who = claims(c);
       const body = (await c.req.json().catch(() => ({}))) as { label?: string; device_fingerprint?: string };
       const ctx = requestContext(c, trustProxy);
       const secret = newSecret();
@@ -186,7 +180,7 @@ export function mfaRoutes(deps: { db: Db; tokens: Tokens; keys: MfaKeys; outbox:
       return c.json({ config_id: configId, secret, otpauth_uri: uri, qr_svg: qr }, 201);
     })
     .openapi(routes.confirm, async (c) => {
-      const who = await bearer(c);
+      const who = claims(c);
       const b = c.req.valid('json');
       const ctx = requestContext(c, trustProxy);
       const row = await db.withTx(ctx, async (client) => {
@@ -200,7 +194,7 @@ export function mfaRoutes(deps: { db: Db; tokens: Tokens; keys: MfaKeys; outbox:
       return c.json({ backup_codes: row.backup_codes! }, 200);
     })
     .openapi(routes.otpEnroll, async (c) => {
-      const who = await bearer(c);
+      const who = claims(c);
       const b = c.req.valid('json');
       const ctx = requestContext(c, trustProxy);
       const { code, sealed } = newCode(who.sub);
@@ -211,7 +205,7 @@ export function mfaRoutes(deps: { db: Db; tokens: Tokens; keys: MfaKeys; outbox:
       return c.json({ config_id: row.config_id, expires_at: new Date(row.expires_at).toISOString() }, 201);
     })
     .openapi(routes.otpConfirm, async (c) => {
-      const who = await bearer(c);
+      const who = claims(c);
       const b = c.req.valid('json');
       const ctx = requestContext(c, trustProxy);
       const row = await db.withTx(ctx, async (client) => (await client.query<{ status: string; retry_after_seconds: number | null; backup_codes: string[] | null }>(
@@ -227,7 +221,7 @@ export function mfaRoutes(deps: { db: Db; tokens: Tokens; keys: MfaKeys; outbox:
         const t = await mfaToken(b.mfa_token);
         userId = t.sub; loginId = t.jti;
       } else {
-        const who = await bearer(c);
+        const who = claims(c);
         userId = who.sub; sessionId = who.sid;
       }
       const { code, sealed } = newCode(userId);
@@ -261,7 +255,7 @@ export function mfaRoutes(deps: { db: Db; tokens: Tokens; keys: MfaKeys; outbox:
         device_cookie: row.device_cookie }, 200);
     })
     .openapi(routes.stepUp, async (c) => {
-      const who = await bearer(c);
+      const who = claims(c);
       const b = c.req.valid('json');
       const ctx = requestContext(c, trustProxy);
       const row = await db.withTx(ctx, async (client) => {
@@ -276,7 +270,7 @@ export function mfaRoutes(deps: { db: Db; tokens: Tokens; keys: MfaKeys; outbox:
       return c.json({ access_token: token, token_type: 'bearer' as const, expires_in: expiresIn, aal: 'aal2' as const, amr: row.amr }, 200);
     })
     .openapi(routes.regenerate, async (c) => {
-      const who = await bearer(c);
+      const who = claims(c);
       const ctx = requestContext(c, trustProxy);
       const codes = await db.withTx(ctx, async (client) => (await client.query<{ codes: string[] }>(
         'select app.regenerate_backup_codes($1, $2, $3::inet, $4) as codes', [who.sub, who.sid, ctx.ip, ctx.userAgent])).rows[0]!.codes);

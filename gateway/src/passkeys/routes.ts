@@ -9,7 +9,7 @@ import {
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type pg from 'pg';
-import { bearer } from '../account/bearer.js';
+import { claims } from '../middlewares/session.js';
 import { issueDeviceCookie, sentDeviceCookie, setDeviceCookie } from '../auth/routes.js';
 import type { Db } from '../db.js';
 import { ApiError, commonErrors, errorResponse } from '../errors.js';
@@ -200,7 +200,7 @@ export function passkeyRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number
 
   return router
     .openapi(routes.registerOptions, async (c) => {
-      const who = await bearer(tokens, c);
+      const who = claims(c);
       const ctx = requestContext(c, trustProxy);
       const options = await db.withTx(ctx, async (client) => {
         // The user handle is the account id: stable, and no personal data on the authenticator beyond the name shown.
@@ -219,7 +219,7 @@ export function passkeyRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number
       return c.json(options as Record<string, unknown>, 200);
     })
     .openapi(routes.registerVerify, async (c) => {
-      const who = await bearer(tokens, c);
+      const who = claims(c);
       const b = c.req.valid('json');
       const response = b.response as unknown as RegistrationResponseJSON;
       const challenge = signedChallenge(response);
@@ -292,7 +292,7 @@ export function passkeyRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number
         session_id: row.session_id!, aal: 'aal2' as const, amr: row.amr!, device_cookie: row.device_cookie }, 200);
     })
     .openapi(routes.stepUpOptions, async (c) => {
-      const who = await bearer(tokens, c);
+      const who = claims(c);
       const ctx = requestContext(c, trustProxy);
       const options = await db.withTx(ctx, async (client) => {
         const draft = await authOptions([]);
@@ -305,7 +305,7 @@ export function passkeyRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number
       return c.json(options as Record<string, unknown>, 200);
     })
     .openapi(routes.stepUpVerify, async (c) => {
-      const who = await bearer(tokens, c);
+      const who = claims(c);
       const b = c.req.valid('json');
       const ctx = requestContext(c, trustProxy);
       const row = await db.withTx(ctx, (client) => finish(client, 'step_up', b.response as unknown as AuthenticationResponseJSON, ctx, { sessionId: who.sid }));
@@ -314,7 +314,7 @@ export function passkeyRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number
       return c.json({ access_token: token, token_type: 'bearer' as const, expires_in: expiresIn, aal: 'aal2' as const, amr: row.amr! }, 200);
     })
     .openapi(routes.list, async (c) => {
-      const who = await bearer(tokens, c);
+      const who = claims(c);
       const ctx = requestContext(c, trustProxy);
       const rows = await db.withTx(ctx, async (client) => (await client.query(
         'select id, label, transports, device_type, backed_up, created_at, last_used_at from app.account_passkeys($1, $2)', [who.sub, who.sid])).rows);
@@ -322,7 +322,7 @@ export function passkeyRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number
         last_used_at: r.last_used_at ? new Date(r.last_used_at).toISOString() : null })) }, 200);
     })
     .openapi(routes.remove, async (c) => {
-      const who = await bearer(tokens, c);
+      const who = claims(c);
       const { id } = c.req.valid('param');
       const ctx = requestContext(c, trustProxy);
       await db.withTx(ctx, (client) => client.query('select app.remove_passkey($1, $2, $3, $4::inet, $5)', [who.sub, who.sid, id, ctx.ip, ctx.userAgent]));
