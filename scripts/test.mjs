@@ -24,6 +24,12 @@ try {
   const { urls, cfg } = stack;
   const su = urls.superuser;
 
+  // db/schema.sql is what the committed migrations make (scripts/check-schema.mjs).
+  console.log(chalk.bold('\n== db/schema.sql'));
+  const schema = await $({ nothrow: true, cwd: ROOT, env: { ...process.env, STACK_PROFILE: 'test', TEST_STACK_DATA_DIR: cfg.dataDir, TEST_PGPORT: String(cfg.pgPort) } })`node ${path.join(ROOT, 'node_modules', 'zx', 'build', 'cli.js')} scripts/check-schema.mjs`;
+  process.stdout.write(schema.stdout + schema.stderr);
+  results.push({ suite: 'schema', passed: schema.exitCode === 0 ? 1 : 0, failed: schema.exitCode === 0 ? 0 : 1 });
+
   // pgTAP lives only in the test database, in its own schema.
   await psql(su, `create schema if not exists tests; create extension if not exists pgtap with schema tests;
     create extension if not exists plpgsql_check with schema tests;`);
