@@ -6,8 +6,9 @@
 //
 // Rules (enforced by the test):
 //   - anything customers cannot call (a staff power) needs aal2 or step_up;
-//   - changing a contact, a factor or a password needs step_up (aal2, or a fresh
-//     sign-in for an account without a factor, within the step-up window);
+//   - changing a contact, a factor or a password, and ending the caller's other
+//     sessions, needs step_up (aal2, or a fresh sign-in for an account without a
+//     factor, within the step-up window);
 //   - anything above `none` needs a live session (checked in the database on
 //     every request: PostgREST's app.check_request, the gateway's session middleware).
 
@@ -20,7 +21,8 @@ export type Kind =
   | 'public'              // no account involved (health, keys, the API description)
   | 'read'                // reads the caller's own data
   | 'self_service'        // changes the caller's own data that no factor or recovery path depends on
-  | 'session_management'  // ends sessions, devices
+  | 'session_management'  // ends the caller's other sessions (a stolen session must not end the owner's)
+  | 'sign_out'            // ends the caller's own current session, or forgets its remembered devices: only ever safer
   | 'contact_change'      // a contact that a factor or a recovery path uses (e-mail, phone)
   | 'contact_confirmation' // proves possession of the new contact of a change a stepped-up session asked for (bound to it)
   | 'factor_change'       // adds, replaces or removes a second factor (or its backup codes)
@@ -69,8 +71,9 @@ export const apiFunctions: Record<string, Entry> = {
   get_user_mfa_methods: own('read', { note: 'staff read any user at aal2 (pre-request)' }),
   initiate_kyc_verification: own('self_service'),
   submit_kyc_verification: own('self_service'),
-  revoke_my_session: own('session_management'),
-  revoke_trusted_device: own('session_management'),
+  revoke_my_session: stepUp('session_management', { note: 'ending the current session itself is signing out and needs no step-up',
+    probe: { session_id: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b' } }),
+  revoke_trusted_device: own('sign_out', { note: 'forgets remembered devices: the account only gets stricter' }),
   cancel_account_recovery: own('self_service', { note: 'the signed-in owner cancels a recovery of their own account' }),
   request_account_deletion: stepUp('self_service', { note: 'erases the account: the e-mail is confirmed and a recent sign-in required',
     probe: { confirm_email: '$email' } }),
@@ -144,9 +147,10 @@ export const gatewayRoutes: Record<string, Entry> = {
   'POST /auth/recovery/cancel': { roles: ANYONE, assurance: 'step_up', live: false, kind: 'factor_change',
     note: 'with an mfa_token: a password alone must not cancel the owner\'s recovery (finding 16)' },
 
-  'POST /auth/logout': own('session_management', { requiredAction: true }),
+  'POST /auth/logout': own('sign_out', { requiredAction: true }),
   'GET /auth/sessions': own('read', { requiredAction: true }),
-  'DELETE /auth/sessions/{id}': own('session_management'),
+  'DELETE /auth/sessions/{id}': stepUp('session_management', { note: 'ending the current session itself is signing out and needs no step-up',
+    probe: {} }),
   'POST /auth/email/resend': own('self_service'),
   'POST /auth/email/change': stepUp('contact_change', { probe: { new_email: 'nobody-else@example.com' } }),
   'POST /auth/password/change': stepUp('password_change', { probe: { current_password: 'not the password', new_password: 'a new violet lantern 42' } }),

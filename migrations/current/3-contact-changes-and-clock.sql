@@ -506,7 +506,11 @@ begin
         hint = 'Reject the verification and follow the sanctions procedure.';
     end if;
     v_level := app_private.refresh_kyc_risk(v_rec.id, v_now);
-    if v_level in ('high', 'critical') then
+    -- Four eyes for high and critical risk, and for any record a screening hit was cleared on: otherwise one
+    -- officer could resolve a sanctions or PEP match as a false positive and then approve alone.
+    if v_level in ('high', 'critical')
+       or exists (select from app.kyc_compliance_checks c where c.kyc_record_id = v_rec.id
+                    and c.status in ('false_positive', 'confirmed_match')) then
       if v_automated then
         raise exception 'High-risk verifications need two compliance officers.' using errcode = 'PT409',
           detail = 'KYC_OFFICER_REQUIRED', hint = 'Leave it in the review queue.';
@@ -552,7 +556,7 @@ end
 $$;
 comment on function api.complete_kyc_verification(uuid, text, text) is
   'Records a compliance officer''s decision (approved, rejected, requires_resubmission) on a verification.
-Approval needs every screening check resolved (KYC_CHECKS_UNRESOLVED); high and critical risk need a second, different officer
+Approval needs every screening check resolved (KYC_CHECKS_UNRESOLVED); high and critical risk, and any record with a resolved screening hit, need a second, different officer
 (the first approval answers pending_second_approval). Expiry: 3 years low, 2 medium, 1 high/critical risk.
 Definer: writes status and decision columns no API role may write; the function checks the officer.';
 grant execute on function api.complete_kyc_verification(uuid, text, text) to compliance_officer;

@@ -343,7 +343,9 @@ begin
                          and s.revoked_at is null and s.expires_at > now and s.idle_expires_at > now) then
       -- The session that asked has ended (signed out, revoked, expired): so has its request.
       v_token.status := 'session_ended';
-    elsif exists (select from app.users u where u.email = v_token.email::extensions.citext and u.id <> v_token.user_id and u.deleted_at is null) then
+    elsif (select true from (select pg_advisory_xact_lock(hashtextextended('app.signup:' || lower(v_token.email::text), 0))) l)
+          -- (the lock sign-up takes on an address: a sign-up of the same address waits, then finds it taken)
+          and exists (select from app.users u where u.email = v_token.email::extensions.citext and u.id <> v_token.user_id and u.deleted_at is null) then
       v_token.status := 'email_taken';
     end if;
   end if;

@@ -124,6 +124,8 @@ declare
   v_count integer;
   v_oldest timestamptz;
 begin
+  -- One client network at a time, so parallel sign-ups cannot all read the count below the limit.
+  perform pg_advisory_xact_lock(hashtextextended('app.count_signup:' || v_key::text, 0));
   delete from app_private.signup_attempts a where a.ip = v_key and a.bucket <= now - v_window;
   select coalesce(sum(a.attempts), 0), min(a.bucket) into v_count, v_oldest
     from app_private.signup_attempts a where a.ip = v_key and a.bucket > now - v_window;

@@ -338,7 +338,12 @@ begin
   update audit.audit_log a
      set ip_fingerprint = coalesce(app_private.fingerprint(host(a.ip)), a.ip_fingerprint), ip = null,
          user_agent_fingerprint = coalesce(app_private.fingerprint(a.user_agent), a.user_agent_fingerprint), user_agent = null
-   where (a.actor_id = erase_user.user_id or a.subject_user_id = erase_user.user_id)
+   where (a.actor_id = erase_user.user_id or a.subject_user_id = erase_user.user_id
+          -- and entries written in the same request before the person was known (a password-reset request is
+          -- recorded before the address is looked up): the request's other entries name the person
+          or a.request_id in (select b.request_id from audit.audit_log b
+                               where (b.actor_id = erase_user.user_id or b.subject_user_id = erase_user.user_id)
+                                 and b.request_id is not null))
      and (a.ip is not null or a.user_agent is not null);
   get diagnostics v_count = row_count;
   return jsonb_build_object('status', 'erased', 'removed', v_removed, 'audit_entries_redacted', v_count);

@@ -1,7 +1,7 @@
 -- KYC/AML: lifecycle, screening of name variants, four-eyes approval, expiry and
 -- renewal, and what customers may (not) read or write.
 begin;
-select plan(68);
+select plan(69);
 
 select tests.create_user('carol@example.com') as carol \gset
 select tests.create_user('dave@example.com') as dave \gset
@@ -127,7 +127,12 @@ select throws_ok(format($$ select api.resolve_kyc_check(%L, 'false_positive', ''
 select is((api.resolve_kyc_check((select id from api.kyc_checks where kyc_record_id = :'dave_kyc' and status = 'potential_match'),
                                  'false_positive', 'Passport shows a different father''s name and birthplace')).status,
   'false_positive', 'should let an officer resolve a match as a false positive');
-select is((api.complete_kyc_verification(:'dave_kyc', 'approved')).status, 'approved', 'should approve once every match is resolved');
+select is((api.complete_kyc_verification(:'dave_kyc', 'approved')).status, 'pending_second_approval',
+  'should ask a second officer once a screening hit was cleared (nobody clears a match and approves alone)');
+select tests.clear_authentication();
+select tests.authenticate_as(:'off2');
+select is((api.complete_kyc_verification(:'dave_kyc', 'approved')).status, 'approved',
+  'should approve once every match is resolved and a second officer agrees');
 select tests.clear_authentication();
 
 ------------------------------------------------------------------------------

@@ -17,6 +17,9 @@ insert into expected_grants values
   -- reference data, readable by everyone
   ('app.countries', 'anon', 'select', null),
   ('app.countries', 'authenticated+', 'select', null),
+  -- the settings registry (names, defaults, meanings; no values that are secret)
+  ('app.settings', 'anon', 'select', null),
+  ('app.settings', 'authenticated+', 'select', null),
   -- users: own row (RLS), staff see lockout columns; profile columns updatable
   ('app.users', 'authenticated+', 'select', '{id,email,phone,country_code,first_name,last_name,date_of_birth,role,status,email_verified_at,last_login_at,password_changed_at,referral_code,referred_by,created_at,updated_at,mfa_required}'),
   ('app.users', 'compliance_officer', 'select', '{failed_login_attempts,locked_until,last_failed_login_at,last_login_ip,deleted_at}'),
@@ -113,7 +116,7 @@ select is_empty($$
   where n.nspname in ('api', 'app', 'app_private', 'audit')
     and has_function_privilege('anon', p.oid, 'execute')
     and p.oid::regprocedure::text not in ('app.current_user_id()', 'app.current_session_id()', 'app.current_aal()',
-      'app.caller_role()', 'app.jwt_claims()', 'app.setting(text,text)', 'app.check_request()',
+      'app.caller_role()', 'app.jwt_claims()', 'app.setting(text)', 'app.check_request()',
       'app.clock(timestamp with time zone)')
 $$, 'should let anon execute only the identity, clock and setting helpers');
 

@@ -78,8 +78,9 @@ describe('assurance matrix: the rules', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('needs step-up to change a contact, a factor or a password', () => {
-    const wrong = all().filter(([, e]) => ['contact_change', 'factor_change', 'password_change'].includes(e.kind) && e.assurance !== 'step_up')
+  it('needs step-up to change a contact, a factor or a password, or to end another of the caller\'s sessions', () => {
+    const wrong = all().filter(([, e]) => ['contact_change', 'factor_change', 'password_change', 'session_management'].includes(e.kind)
+      && e.assurance !== 'step_up')
       .map(([k]) => k);
     expect(wrong).toEqual([]);
   });
@@ -108,7 +109,7 @@ function callEntry(key: string, e: Entry, caller: Caller): Promise<Reply> {
   return gateway(path.replace(/\{[^}]+\}/g, PLACEHOLDER_ID),
     { method, token, ...(method === 'GET' ? {} : { json: probe(e, caller) }) });
 }
-const lateness = (k: string, e: Entry) => (k === 'route POST /auth/logout' ? 2 : e.kind === 'session_management' ? 1 : 0);
+const lateness = (k: string, e: Entry) => (k === 'route POST /auth/logout' ? 2 : ['session_management', 'sign_out'].includes(e.kind) ? 1 : 0);
 /** Every entry; those that can end sessions last, so they do not end the session the others are tried with. */
 const entries = (): [string, Entry][] => [
   ...Object.entries(apiFunctions).map(([k, e]) => [`function ${k}`, e] as [string, Entry]),

@@ -179,4 +179,17 @@ describe('admin event stream (finding 17)', () => {
     expect((await gateway('/admin/events', { token: a.token })).body.code).toBe('SESSION_ENDED');
     expect((await gateway('/admin/events', { token: b.token })).body.code).toBe('FORBIDDEN');
   }, 40_000);
+
+  it('cannot deliver an event raised after signing out, even before the next keep-alive', async () => {
+    const a = await staffUser('admin', 'sc-sse-c');
+    const res = await fetch(`${GATEWAY_URL}/admin/events`, { headers: { authorization: `Bearer ${a.token}` } });
+    expect(res.status).toBe(200);
+    expect((await logout(a.token)).status).toBe(204);
+    // A security event (a warning) right after the sign-out: it must not reach the ended session's stream.
+    const victim = await newUser('sc-sse-victim');
+    expect((await gateway('/auth/password/forgot', { method: 'POST', json: { email: victim.email } })).status).toBe(202);
+    const seen = await readUntilClosed(res, 5_000);
+    expect(seen.events).not.toContain('security_event');
+    expect(seen.events).toEqual(['ready', 'session_ended']);
+  }, 30_000);
 });

@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { passwordLane, type Lanes } from '../auth/lanes.js';
 import { assertNotCommon } from '../auth/passwords.js';
 import type { Db } from '../db.js';
 import { ApiError, commonErrors, errorResponse } from '../errors.js';
@@ -55,6 +56,7 @@ const routes = {
     responses: {
       200: ok(z.object({ reset: z.literal(true), revoked_sessions: z.number().int() }), 'Password changed'),
       ...commonErrors, 400: errorResponse('WEAK_PASSWORD, ACCOUNT_TOKEN_INVALID, ACCOUNT_TOKEN_EXPIRED, ACCOUNT_TOKEN_USED'),
+      503: errorResponse('Too many password changes and resets in progress (SERVER_BUSY) or database unreachable (SERVICE_UNAVAILABLE); see Retry-After'),
     },
   }),
   change: createRoute({
@@ -66,6 +68,7 @@ const routes = {
       200: ok(z.object({ changed: z.literal(true), revoked_sessions: z.number().int() }), 'Changed'),
       ...commonErrors, 400: errorResponse('WEAK_PASSWORD, INVALID_CURRENT_PASSWORD'), 401: auth401, 403: stepUp403,
       429: errorResponse('Too many wrong current passwords: the account is locked as after failed sign-ins (TOO_MANY_ATTEMPTS); see Retry-After'),
+      503: errorResponse('Too many password changes and resets in progress (SERVER_BUSY) or database unreachable (SERVICE_UNAVAILABLE); see Retry-After'),
     },
   }),
   emailChange: createRoute({
@@ -149,8 +152,11 @@ function tokenFailure(status: string): ApiError {
 }
 const mfaTokenInvalid = () => new ApiError(401, 'MFA_TOKEN_INVALID', 'The MFA token is not valid or has expired.', 'Sign in again.');
 
-export function accountRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number; outbox: Outbox }) {
+export function accountRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number; outbox: Outbox; lanes?: Pick<Lanes, 'password'> }) {
   const { db, tokens, trustProxy, outbox } = deps;
+  // Password change and reset hash in PostgreSQL (bcrypt): a lane of their own, so a flood queues or gets
+  // SERVER_BUSY (503, Retry-After) before any database work, and never takes sign-in's connections.
+  const lane = deps.lanes?.password ?? passwordLane();
   const router = createRouter();
   for (const p of ['/auth/email/*', '/auth/password/*', '/auth/recovery', '/auth/recovery/*', '/auth/sessions', '/auth/sessions/*']) {
     router.use(p, async (c, next) => {
@@ -192,8 +198,8 @@ export function accountRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number
       const b = c.req.valid('json');
       assertNotCommon(b.new_password);
       const ctx = requestContext(c, trustProxy);
-      const row = await db.withTx(ctx, async (client) => (await client.query<{ status: string; revoked_sessions: number | null }>(
-        'select status, revoked_sessions from app.reset_password($1, $2, $3::inet, $4)', [b.token, b.new_password, ctx.ip, ctx.userAgent])).rows[0]!);
+      const row = await lane.run(() => db.withTx(ctx, async (client) => (await client.query<{ status: string; revoked_sessions: number | null }>(
+        'select status, revoked_sessions from app.reset_password($1, $2, $3::inet, $4)', [b.token, b.new_password, ctx.ip, ctx.userAgent])).rows[0]!));
       if (row.status !== 'ok') throw tokenFailure(row.status);
       void outbox.flush();
       return c.json({ reset: true as const, revoked_sessions: row.revoked_sessions ?? 0 }, 200);
@@ -203,9 +209,9 @@ export function accountRoutes(deps: { db: Db; tokens: Tokens; trustProxy: number
       const b = c.req.valid('json');
       assertNotCommon(b.new_password);
       const ctx = requestContext(c, trustProxy);
-      const row = await db.withTx(ctx, async (client) => (await client.query<{ status: string; revoked_sessions: number | null; retry_after_seconds: number | null }>(
+      const row = await lane.run(() => db.withTx(ctx, async (client) => (await client.query<{ status: string; revoked_sessions: number | null; retry_after_seconds: number | null }>(
         'select * from app.change_password($1, $2, $3, $4, $5::inet, $6)',
-        [who.sub, who.sid, b.current_password, b.new_password, ctx.ip, ctx.userAgent])).rows[0]!);
+        [who.sub, who.sid, b.current_password, b.new_password, ctx.ip, ctx.userAgent])).rows[0]!));
       if (row.status === 'invalid_password') {
         throw new ApiError(400, 'INVALID_CURRENT_PASSWORD', 'The current password is not correct.', 'Check it and try again.');
       }

@@ -35,7 +35,7 @@ const sign = createRoute({
   },
 });
 
-/** How often an open event stream is kept alive, and its session and role checked again. */
+/** How often an open event stream is kept alive, and its session and role checked again (also before every event). */
 const KEEP_ALIVE_MS = 15_000;
 
 export function adminRoutes(deps: { db: Db; tokens: Tokens; log: Logger; trustProxy: number; databaseUrl: string; keys?: KeyRing }) {
@@ -60,27 +60,44 @@ export function adminRoutes(deps: { db: Db; tokens: Tokens; log: Logger; trustPr
       c.header('Cache-Control', 'no-store');
       return streamSSE(c, async (stream) => {
         let closed = false;
+        let stop: () => void = () => undefined;
+        const stopped = new Promise<void>((resolve) => { stop = resolve; });
+        const end = async () => {
+          if (closed) return;
+          closed = true;
+          await stream.writeSSE({ event: 'session_ended', data: JSON.stringify({ code: 'SESSION_ENDED' }) }).catch(() => undefined);
+          stop();
+        };
+        // Each event is written only after the session and role are checked again, in arrival order
+        // (one check in flight at a time): an event raised after a sign-out never reaches the stream.
+        let delivered = Promise.resolve();
         const unsubscribe = await securityEvents.subscribe((payload) => {
-          const id = (() => { try { return String((JSON.parse(payload) as { id?: unknown }).id ?? ''); } catch { return ''; } })();
-          void stream.writeSSE({ event: 'security_event', data: payload, id });
+          delivered = delivered.then(async () => {
+            if (closed) return;
+            if (!(await stillAdmin())) return end();
+            const id = (() => { try { return String((JSON.parse(payload) as { id?: unknown }).id ?? ''); } catch { return ''; } })();
+            await stream.writeSSE({ event: 'security_event', data: payload, id }).catch(() => undefined);
+          });
         });
-        stream.onAbort(() => { closed = true; });
+        stream.onAbort(() => { closed = true; stop(); });
         log.info({ requestId: c.get('requestId'), admin: who.sub }, 'security event stream opened');
         await stream.writeSSE({ event: 'ready', data: JSON.stringify({ channel: 'security_events' }) });
         try {
           // Until the client goes away, the token expires, or the session ends or loses the admin role
-          // (checked on each keep-alive): a stream must not outlive a sign-out or a revocation.
+          // (checked before every event and on each keep-alive): a stream must not outlive a sign-out.
           while (!closed && Date.now() / 1000 < who.exp) {
-            await stream.sleep(KEEP_ALIVE_MS);
+            await Promise.race([stream.sleep(KEEP_ALIVE_MS), stopped]);
             if (closed) break;
             if (!(await stillAdmin())) {
-              await stream.writeSSE({ event: 'session_ended', data: JSON.stringify({ code: 'SESSION_ENDED' }) });
+              await end();
               break;
             }
             await stream.write(': keep-alive\n\n');
           }
         } finally {
+          closed = true;
           unsubscribe();
+          await delivered;
           log.info({ requestId: c.get('requestId'), admin: who.sub }, 'security event stream closed');
         }
       });

@@ -68,18 +68,32 @@ export class Lane {
 export interface Lanes {
   signup: Lane;
   login: Lane;
+  /** Password change and reset: each hashes the new password (a change also checks the current one). */
+  password: Lane;
 }
+
+/** The password lane's size when the environment does not set one. */
+export const PASSWORD_LANE = { concurrency: 2, queue: 32 } as const;
 
 /**
  * Sign-up gets a small lane, so that however many arrive, at most a few hashes
  * run at once; sign-in keeps a larger lane of its own, so a sign-up flood never
- * takes its turn.
+ * takes its turn. Password changes and resets share a small lane of their own,
+ * for the same reason.
  */
 export function createLanes(env: {
   SIGNUP_CONCURRENCY: number; SIGNUP_QUEUE: number; LOGIN_CONCURRENCY: number; LOGIN_QUEUE: number;
+  PASSWORD_CONCURRENCY?: number; PASSWORD_QUEUE?: number;
 }): Lanes {
   return {
     signup: new Lane('signup', { concurrency: env.SIGNUP_CONCURRENCY, queue: env.SIGNUP_QUEUE, waitMs: 10_000 }),
     login: new Lane('login', { concurrency: env.LOGIN_CONCURRENCY, queue: env.LOGIN_QUEUE, waitMs: 10_000 }),
+    password: passwordLane(env),
   };
+}
+
+/** The lane for password changes and resets (also used alone by the account routes when no lanes are passed). */
+export function passwordLane(env: { PASSWORD_CONCURRENCY?: number; PASSWORD_QUEUE?: number } = {}): Lane {
+  return new Lane('password', { concurrency: env.PASSWORD_CONCURRENCY ?? PASSWORD_LANE.concurrency,
+    queue: env.PASSWORD_QUEUE ?? PASSWORD_LANE.queue, waitMs: 10_000 });
 }

@@ -1,17 +1,21 @@
 // The benchmark report: a table on stdout, bench/results/<stem>.json and .md,
 // and <stem>.svg, latency against data size from every results file so far.
 import { fs, path } from 'zx';
+import { TARGET, thresholdText } from '../targets.mjs';
 
 const f2 = (x) => (x == null || Number.isNaN(x) ? '–' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const pct = (x) => (x == null ? '–' : `${(x * 100).toFixed(0)}%`);
-const fmtTarget = (t) => (t.value == null ? '–' : t.unit === 'ms' ? `${f2(t.value)} ms`
-  : t.unit === 'ratio' ? `${t.value >= 0 ? '+' : ''}${(t.value * 100).toFixed(1)}%` : typeof t.value === 'number' && t.value < 20 && !Number.isInteger(t.value) ? t.value.toFixed(2) : String(t.value));
+// Thresholds and units come from the targets table (bench/targets.mjs), as the verdicts do.
+const unitOf = (t) => TARGET[t.id]?.unit ?? t.unit;
+const thresholdOf = (t) => (TARGET[t.id] ? thresholdText(TARGET[t.id]) : t.threshold);
+const fmtTarget = (t) => (t.value == null ? '–' : unitOf(t) === 'ms' ? `${f2(t.value)} ms`
+  : unitOf(t) === 'growth' ? `${t.value >= 0 ? '+' : ''}${(t.value * 100).toFixed(1)}%` : typeof t.value === 'number' && t.value < 20 && !Number.isInteger(t.value) ? t.value.toFixed(2) : String(t.value));
 
 export function writeReport(dir, r) {
   fs.mkdirSync(dir, { recursive: true });
   const stem = r.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z') + (r.quick ? '-quick' : '');
   const rows = r.scenarios.map((s) => `| ${s.name} | ${s.tool} | ${s.concurrency} | ${s.rps.toFixed(0)} | ${f2(s.p50_ms)} | ${f2(s.p95_ms)} | ${f2(s.p99_ms)} | ${s.errors ?? 0} | ${s.ratio == null ? '' : `${pct(s.ratio)} of ${s.baseline}`} |`);
-  const targets = r.targets.map((t) => `| ${t.name} | ${fmtTarget(t)} | ${t.threshold} | ${t.pass == null ? 'n/a' : t.pass ? 'PASS' : 'FAIL'} |`);
+  const targets = r.targets.map((t) => `| ${t.name} | ${fmtTarget(t)} | ${thresholdOf(t)} | ${t.pass == null ? 'n/a' : t.pass ? 'PASS' : 'FAIL'} |`);
   const sizes = r.sizes.map((s) => `| ${s.users.toLocaleString('en')} | ${f2(s.session.p50_ms)} | ${f2(s.session.p99_ms)} | ${s.session.rps.toFixed(0)} | ${f2(s.session_sized?.p99_ms)} | ${f2(s.kyc.p50_ms)} | ${f2(s.kyc.p99_ms)} | ${s.kyc.rps.toFixed(0)} | ${f2(s.kyc_sized?.p99_ms)} |`);
   const d = r.dataset, m = r.machine;
   const md = `# Benchmark ${r.date}${r.quick ? ' (quick)' : ''}
@@ -48,7 +52,7 @@ ${sizes.join('\n')}
   const paths = { json: path.join(dir, `${stem}.json`), md: path.join(dir, `${stem}.md`), svg: path.join(dir, `${stem}.svg`) };
   fs.writeFileSync(paths.json, JSON.stringify(r, null, 2) + '\n');
   fs.writeFileSync(paths.md, md);
-  console.log('\n' + ['Targets:', ...r.targets.map((t) => `  ${(t.pass == null ? 'n/a ' : t.pass ? 'PASS' : 'FAIL').padEnd(5)} ${t.name}: ${fmtTarget(t)} (${t.threshold})`)].join('\n'));
+  console.log('\n' + ['Targets:', ...r.targets.map((t) => `  ${(t.pass == null ? 'n/a ' : t.pass ? 'PASS' : 'FAIL').padEnd(5)} ${t.name}: ${fmtTarget(t)} (${thresholdOf(t)})`)].join('\n'));
   return { stem, paths };
 }
 

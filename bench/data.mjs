@@ -1,10 +1,10 @@
 #!/usr/bin/env zx
 // `npm run bench:data -- --users N [--fresh]`: loads the benchmark data set into
-// the bench stack's database (see scripts/lib/bench-data.mjs). Incremental: it
+// the bench stack's database (see bench/lib/dataset.mjs). Incremental: it
 // adds only the users (and their data) that are missing.
 import { argv, chalk } from 'zx';
-import { benchDatabase } from './lib.mjs';
-import { loadData } from '../lib/bench-data.mjs';
+import { benchDatabase } from './lib/stack.mjs';
+import { loadData } from './lib/dataset.mjs';
 
 const users = Number(argv.users ?? 1_000_000);
 const batch = Number(argv.batch ?? 50_000);

@@ -1,13 +1,14 @@
-// The bench stack: the `bench` profile of scripts/lib/stack.mjs, except that the
+// The bench stack: the `bench` profile of the local stack (scripts/lib/), except that the
 // database is migrated only when the migrations changed (applying the current
 // migration drops the schemas, and with them a data set that took minutes to
 // load), and the gateway can be restarted with other database settings.
 import { fs, path } from 'zx';
 import crypto from 'node:crypto';
-import {
-  ROOT, stackConfig, urls, startPostgres, stopPostgres, prepareDatabase, psql, startService, stopProcess,
-} from '../lib/stack.mjs';
-import { ensurePrereqs } from '../lib/prereqs.mjs';
+import { ROOT, stackConfig, urls } from '../../scripts/lib/config.mjs';
+import { startPostgres, stopPostgres } from '../../scripts/lib/cluster.mjs';
+import { prepareDatabase, psql } from '../../scripts/lib/database.mjs';
+import { startService, stopProcess } from '../../scripts/lib/services.mjs';
+import { ensurePrereqs } from '../../scripts/lib/prereqs.mjs';
 
 function migrationsHash() {
   const h = crypto.createHash('sha256');

@@ -1,4 +1,4 @@
--- One wrk script for every HTTP scenario of scripts/bench/run.mjs.
+-- One wrk script for every HTTP scenario of bench/run.mjs (bench/scenarios/).
 -- args: lines-file mode path method once nthreads
 --   mode body:    each line is a JSON body (POST)
 --   mode bearer:  each line is an access token (Authorization: Bearer)
