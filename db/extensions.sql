@@ -1,6 +1,6 @@
 -- Extensions, in schema `extensions`. Runs as a superuser: after graphile-migrate
 -- creates a database (the second afterReset step in .gmrc) and, for a database
--- that already exists, before every migrate (scripts/lib/stack.mjs and
+-- that already exists, before every migrate (scripts/lib/database.mjs and
 -- scripts/deploy-migrate.mjs), so a migration that needs a new extension finds
 -- it. Idempotent. :DATABASE_OWNER is graphile-migrate's placeholder.
 

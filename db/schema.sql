@@ -311,14 +311,19 @@ begin
     raise exception 'A second, different staff member must approve.' using errcode = 'PT409', detail = 'FOUR_EYES_REQUIRED',
       hint = 'Ask a colleague to approve this recovery.';
   else
-    update app.account_recoveries r set second_approver = v_staff, second_approved_at = pg_catalog.now(), status = 'approved'
+    -- The waiting period starts now, so the customer always has it to cancel.
+    update app.account_recoveries r
+       set second_approver = v_staff, second_approved_at = pg_catalog.now(), status = 'approved',
+           not_before = pg_catalog.now() + make_interval(hours => app.setting('recovery_wait_hours')::integer)
      where r.id = v_recovery.id
     returning * into v_recovery;
     perform app_private.queue_email(v_recovery.user_id, 'account_recovery_approved',
-      jsonb_build_object('recovery_id', v_recovery.id, 'not_before', v_recovery.not_before), pg_catalog.now());
+      jsonb_build_object('recovery_id', v_recovery.id, 'not_before', v_recovery.not_before)
+        || app_private.recovery_cancel_link(v_recovery.user_id, pg_catalog.now()), pg_catalog.now());
   end if;
   perform audit.log_event('account.recovery.approved', v_recovery.user_id,
-    jsonb_build_object('recovery_id', v_recovery.id, 'approval', case when v_recovery.second_approver is null then 1 else 2 end), 'warning');
+    jsonb_build_object('recovery_id', v_recovery.id, 'approval', case when v_recovery.second_approver is null then 1 else 2 end,
+                       'not_before', v_recovery.not_before), 'warning');
   return v_recovery;
 end
 $$;
@@ -328,7 +333,7 @@ $$;
 -- Name: FUNCTION approve_account_recovery(recovery_id uuid); Type: COMMENT; Schema: api; Owner: -
 --
 
-COMMENT ON FUNCTION api.approve_account_recovery(recovery_id uuid) IS 'Approves an account recovery (compliance officer or admin, at aal2). Two different staff members must approve, neither the customer.
+COMMENT ON FUNCTION api.approve_account_recovery(recovery_id uuid) IS 'Approves an account recovery (compliance officer or admin, at aal2). Two different staff members must approve, neither the customer; the second approval starts the waiting period (72 hours) and tells the customer when it completes and how to cancel.
 Definer: writes recoveries, which no API role may write; the function checks the four-eyes rule itself.';
 
 
@@ -370,6 +375,8 @@ CREATE FUNCTION api.cancel_account_recovery() RETURNS app.account_recoveries
 declare
   v_id uuid;
 begin
+  -- A session opened with a stolen password must step up first.
+  perform app.assert_step_up();
   select r.id into v_id from app.account_recoveries r
    where r.user_id = app.current_user_id() and r.status in ('pending', 'approved');
   if v_id is null then
@@ -385,7 +392,7 @@ $$;
 -- Name: FUNCTION cancel_account_recovery(); Type: COMMENT; Schema: api; Owner: -
 --
 
-COMMENT ON FUNCTION api.cancel_account_recovery() IS 'Cancels the caller''s open account recovery (e.g. one they did not ask for).
+COMMENT ON FUNCTION api.cancel_account_recovery() IS 'Cancels the caller''s open account recovery (e.g. one they did not ask for). Needs a step-up (STEP_UP_REQUIRED).
 Definer: writes recoveries, which no API role may write; acts only on the caller''s own.';
 
 
@@ -414,10 +421,10 @@ Staff at aal2. Definer: deletes secret material in app_private.';
 
 
 --
--- Name: complete_kyc_verification(uuid, text, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: -
+-- Name: complete_kyc_verification(uuid, text, text); Type: FUNCTION; Schema: api; Owner: -
 --
 
-CREATE FUNCTION api.complete_kyc_verification(kyc_id uuid, decision text, reason text DEFAULT NULL::text, now timestamp with time zone DEFAULT now()) RETURNS app.kyc_decision
+CREATE FUNCTION api.complete_kyc_verification(kyc_id uuid, decision text, reason text DEFAULT NULL::text) RETURNS app.kyc_decision
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
@@ -425,7 +432,7 @@ declare
   v_role text := app.caller_role();
   v_officer uuid := app.current_user_id();
   v_automated boolean := app.caller_role() not in ('anon', 'authenticated', 'compliance_officer', 'admin', 'dwaybank_gateway');
-  v_now timestamptz := app.clock(now);
+  v_now timestamptz := pg_catalog.now();
   v_rec app.kyc_records;
   v_level text;
 begin
@@ -470,7 +477,11 @@ begin
         hint = 'Reject the verification and follow the sanctions procedure.';
     end if;
     v_level := app_private.refresh_kyc_risk(v_rec.id, v_now);
-    if v_level in ('high', 'critical') then
+    -- Four eyes for high and critical risk, and for any record a screening hit was cleared on: otherwise one
+    -- officer could resolve a sanctions or PEP match as a false positive and then approve alone.
+    if v_level in ('high', 'critical')
+       or exists (select from app.kyc_compliance_checks c where c.kyc_record_id = v_rec.id
+                    and c.status in ('false_positive', 'confirmed_match')) then
       if v_automated then
         raise exception 'High-risk verifications need two compliance officers.' using errcode = 'PT409',
           detail = 'KYC_OFFICER_REQUIRED', hint = 'Leave it in the review queue.';
@@ -517,67 +528,108 @@ $$;
 
 
 --
--- Name: FUNCTION complete_kyc_verification(kyc_id uuid, decision text, reason text, now timestamp with time zone); Type: COMMENT; Schema: api; Owner: -
+-- Name: FUNCTION complete_kyc_verification(kyc_id uuid, decision text, reason text); Type: COMMENT; Schema: api; Owner: -
 --
 
-COMMENT ON FUNCTION api.complete_kyc_verification(kyc_id uuid, decision text, reason text, now timestamp with time zone) IS 'Records a compliance officer''s decision (approved, rejected, requires_resubmission) on a verification.
-Approval needs every screening check resolved (KYC_CHECKS_UNRESOLVED); high and critical risk need a second, different officer
+COMMENT ON FUNCTION api.complete_kyc_verification(kyc_id uuid, decision text, reason text) IS 'Records a compliance officer''s decision (approved, rejected, requires_resubmission) on a verification.
+Approval needs every screening check resolved (KYC_CHECKS_UNRESOLVED); high and critical risk, and any record with a resolved screening hit, need a second, different officer
 (the first approval answers pending_second_approval). Expiry: 3 years low, 2 medium, 1 high/critical risk.
 Definer: writes status and decision columns no API role may write; the function checks the officer.';
 
 
 --
--- Name: disable_mfa_method(uuid, character varying, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: -
+-- Name: confirm_phone_change(text); Type: FUNCTION; Schema: api; Owner: -
 --
 
-CREATE FUNCTION api.disable_mfa_method(user_id uuid, method character varying, now timestamp with time zone DEFAULT now()) RETURNS boolean
+CREATE FUNCTION api.confirm_phone_change(code text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+  v_user app.users;
+  v_change app_private.phone_changes;
+  v_max integer := app.setting('mfa_max_attempts')::integer;
+begin
+  perform app_private.assert_writable();
+  select * into v_user from app.users u where u.id = app.current_user_id() for update;
+  perform app_private.assert_live_session(v_user.id, app.current_session_id(), now());
+  select * into v_change from app_private.phone_changes p
+   where p.user_id = v_user.id and p.session_id = app.current_session_id()
+     and p.consumed_at is null and p.revoked_at is null
+   order by p.created_at desc limit 1
+   for update;
+  if not found then
+    raise exception 'This session has no phone number change waiting.' using errcode = 'PT404', detail = 'PHONE_CHANGE_NOT_FOUND',
+      hint = 'Start one with /rpc/request_phone_change (from this session).';
+  end if;
+  if v_change.expires_at <= now() then
+    raise exception 'The code has expired.' using errcode = 'PT400', detail = 'PHONE_CODE_EXPIRED',
+      hint = 'Ask for a new code with /rpc/request_phone_change.';
+  end if;
+  if confirm_phone_change.code is null or confirm_phone_change.code !~ '^[0-9]{6}$'
+     or app_private.mfa_code_hash(confirm_phone_change.code) <> v_change.code_hash then
+    update app_private.phone_changes p
+       set attempts = p.attempts + 1, revoked_at = case when p.attempts + 1 >= v_max then now() end
+     where p.id = v_change.id;
+    perform audit.log_event('account.phone_change.code_failed', v_user.id,
+      jsonb_build_object('attempts', v_change.attempts + 1), 'warning');
+    return app_private.refuse_committed(400, 'PHONE_CODE_INVALID', 'The code is not correct.',
+      case when v_change.attempts + 1 >= v_max then 'Too many wrong codes: ask for a new one with /rpc/request_phone_change.'
+           else 'Check the code sent to the new number and try again.' end);
+  end if;
+  update app_private.phone_changes p set consumed_at = now() where p.id = v_change.id;
+  update app.users u set phone = v_change.phone, phone_verified_at = now() where u.id = v_user.id;
+  if v_user.phone is not null then
+    insert into app_private.outbox (user_id, channel, template, payload, created_at)
+    values (v_user.id, 'sms', 'phone_changed',
+            jsonb_build_object('to', v_user.phone, 'new_phone', app_private.mask_phone(v_change.phone), 'at', now()), now());
+  end if;
+  perform app_private.queue_email(v_user.id, 'phone_changed',
+    jsonb_build_object('new_phone', app_private.mask_phone(v_change.phone), 'at', now()), now());
+  perform audit.log_event('account.phone_changed', v_user.id,
+    jsonb_build_object('new_phone', app_private.fingerprint(v_change.phone),
+                       'old_phone', app_private.fingerprint(v_user.phone)), 'warning');
+  return jsonb_build_object('changed', true, 'phone', v_change.phone);
+end
+$_$;
+
+
+--
+-- Name: FUNCTION confirm_phone_change(code text); Type: COMMENT; Schema: api; Owner: -
+--
+
+COMMENT ON FUNCTION api.confirm_phone_change(code text) IS 'Confirms a phone number change with the code sent to the new number, from the session that asked for it; the old number and the e-mail address are told.
+Raises PHONE_CHANGE_NOT_FOUND, PHONE_CODE_EXPIRED; a wrong code answers 400 PHONE_CODE_INVALID and is counted (5 end the change). Definer: reads the code''s HMAC and writes the profile''s number.';
+
+
+--
+-- Name: disable_mfa_method(uuid, character varying); Type: FUNCTION; Schema: api; Owner: -
+--
+
+CREATE FUNCTION api.disable_mfa_method(user_id uuid, method character varying) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-declare
-  v_config app.mfa_configs;
-  v_others integer;
 begin
-  if app.caller_role() <> 'admin' and disable_mfa_method.user_id is distinct from coalesce(app.current_user_id(),
+  -- Nobody removes another person's factor alone, staff included: that is the
+  -- four-eyes account recovery (two approvers, a waiting period, notices).
+  if disable_mfa_method.user_id is distinct from coalesce(app.current_user_id(),
        nullif(pg_catalog.current_setting('dwaybank.actor_id', true), '')::uuid) then
-    raise exception 'You may only remove your own second factors.' using errcode = 'PT403', detail = 'FORBIDDEN',
-      hint = 'An admin can remove a factor of another user (e.g. a lost phone).';
+    raise exception 'You may only remove your own second factors.' using errcode = 'PT403', detail = 'ACCOUNT_RECOVERY_REQUIRED',
+      hint = 'A customer who lost every factor asks for account recovery (POST /auth/recovery); two staff members approve it.';
   end if;
-  now := app.clock(now);  -- a customer cannot move the step-up clock
-  perform app_private.assert_recent_auth(true, now);
-  select * into v_config from app.mfa_configs c
-   where c.user_id = disable_mfa_method.user_id and c.method = disable_mfa_method.method
-   for update;
-  if not found then
-    raise exception 'This second factor is not set up.' using errcode = 'PT404', detail = 'MFA_METHOD_NOT_FOUND',
-      hint = 'List the factors with /rpc/get_user_mfa_methods.';
-  end if;
-  select count(*) into v_others from app.mfa_configs c
-   where c.user_id = disable_mfa_method.user_id and c.status = 'active' and c.id <> v_config.id and c.method <> 'backup_codes';
-  if v_config.status = 'active' and v_config.method <> 'backup_codes' and v_others = 0
-     and app.mfa_policy_required(disable_mfa_method.user_id) then
-    raise exception 'The account''s policy requires a second factor; this is the last one.' using errcode = 'PT409',
-      detail = 'MFA_REQUIRED_BY_POLICY', hint = 'Set up another factor first, then remove this one.';
-  end if;
-  delete from app.mfa_configs c where c.id = v_config.id;
-  -- Backup codes only back up another factor: they go with the last one.
-  if v_others = 0 then
-    delete from app.mfa_configs c where c.user_id = disable_mfa_method.user_id and c.method = 'backup_codes';
-  end if;
-  perform app_private.revoke_trusted_devices(disable_mfa_method.user_id, 'mfa_changed');
-  perform audit.log_event('mfa.disabled', disable_mfa_method.user_id,
-    jsonb_build_object('method', v_config.method, 'config_id', v_config.id, 'by', app.caller_role()), 'warning');
-  return true;
+  perform app_private.assert_recent_auth(true, pg_catalog.now());
+  return app_private.disable_mfa_method(disable_mfa_method.user_id, disable_mfa_method.method, pg_catalog.now());
 end
 $$;
 
 
 --
--- Name: FUNCTION disable_mfa_method(user_id uuid, method character varying, now timestamp with time zone); Type: COMMENT; Schema: api; Owner: -
+-- Name: FUNCTION disable_mfa_method(user_id uuid, method character varying); Type: COMMENT; Schema: api; Owner: -
 --
 
-COMMENT ON FUNCTION api.disable_mfa_method(user_id uuid, method character varying, now timestamp with time zone) IS 'Removes a second factor. Needs a fresh aal2 session (auth_time within 10 minutes); refuses to remove the last factor when the account''s policy requires MFA; revokes trusted devices.
-Customers remove their own, admins anyone''s. Definer: deletes secret material in app_private.';
+COMMENT ON FUNCTION api.disable_mfa_method(user_id uuid, method character varying) IS 'Removes one of the caller''s own second factors. Needs a fresh aal2 session (auth_time within 10 minutes); refuses to remove the last factor when the account''s policy requires MFA; revokes trusted devices and tells the customer by e-mail.
+Another person''s factor goes only through account recovery (ACCOUNT_RECOVERY_REQUIRED). Definer: deletes secret material in app_private.';
 
 
 --
@@ -639,10 +691,10 @@ Definer: reads every table about the user; the function checks the caller is sta
 
 
 --
--- Name: get_user_latest_kyc(uuid, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: -
+-- Name: get_user_latest_kyc(uuid); Type: FUNCTION; Schema: api; Owner: -
 --
 
-CREATE FUNCTION api.get_user_latest_kyc(user_id uuid DEFAULT NULL::uuid, now timestamp with time zone DEFAULT now()) RETURNS TABLE(kyc_id uuid, status text, level text, risk_level text, decided_at timestamp with time zone, expires_at timestamp with time zone, verified boolean, verified_until timestamp with time zone)
+CREATE FUNCTION api.get_user_latest_kyc(user_id uuid DEFAULT NULL::uuid) RETURNS TABLE(kyc_id uuid, status text, level text, risk_level text, decided_at timestamp with time zone, expires_at timestamp with time zone, verified boolean, verified_until timestamp with time zone)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO ''
     AS $$
@@ -656,7 +708,7 @@ begin
       hint = 'Call it without user_id for your own status.';
   end if;
   select r.expires_at into v_until from app.kyc_records r
-   where r.user_id = v_user and r.status = 'approved' and r.expires_at > get_user_latest_kyc.now;
+   where r.user_id = v_user and r.status = 'approved' and r.expires_at > pg_catalog.now();
   return query
     select r.id, r.status, r.level, case when v_staff then r.risk_level end, r.decided_at, r.expires_at,
            v_until is not null, v_until
@@ -669,12 +721,11 @@ $$;
 
 
 --
--- Name: FUNCTION get_user_latest_kyc(user_id uuid, now timestamp with time zone); Type: COMMENT; Schema: api; Owner: -
+-- Name: FUNCTION get_user_latest_kyc(user_id uuid); Type: COMMENT; Schema: api; Owner: -
 --
 
-COMMENT ON FUNCTION api.get_user_latest_kyc(user_id uuid, now timestamp with time zone) IS 'The KYC status check: a user''s latest verification and whether they are verified now (and until when).
-Customers see only their own (risk level hidden); staff anyone''s. Reads only the covering index kyc_records_user_latest_idx.
-Definer: staff read other users'' status without reading their KYC data.';
+COMMENT ON FUNCTION api.get_user_latest_kyc(user_id uuid) IS 'The KYC status check: a user''s latest verification and whether they are verified now (and until when), on the server''s clock.
+Customers see only their own (without the risk level); staff anyone''s. Definer: reads the risk level, which customers may not select.';
 
 
 --
@@ -713,16 +764,16 @@ Definer: counts unused backup codes in app_private; the function checks who may 
 
 
 --
--- Name: initiate_kyc_verification(text, text, text, date, text, text, text, text, text, text, text, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: -
+-- Name: initiate_kyc_verification(text, text, text, date, text, text, text, text, text, text, text, text); Type: FUNCTION; Schema: api; Owner: -
 --
 
-CREATE FUNCTION api.initiate_kyc_verification(level text, legal_first_name text, legal_last_name text, date_of_birth date, nationality text, address_line1 text, city text, postal_code text, residence_country text, id_document_type text, id_document_number text, address_line2 text DEFAULT NULL::text, now timestamp with time zone DEFAULT now()) RETURNS app.kyc_summary
+CREATE FUNCTION api.initiate_kyc_verification(level text, legal_first_name text, legal_last_name text, date_of_birth date, nationality text, address_line1 text, city text, postal_code text, residence_country text, id_document_type text, id_document_number text, address_line2 text DEFAULT NULL::text) RETURNS app.kyc_summary
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 declare
   v_user uuid := app.current_user_id();
-  v_now timestamptz := app.clock(now);
+  v_now timestamptz := pg_catalog.now();
   v_rec app.kyc_records;
 begin
   perform app_private.assert_kyc_writable();
@@ -762,31 +813,31 @@ $$;
 
 
 --
--- Name: FUNCTION initiate_kyc_verification(level text, legal_first_name text, legal_last_name text, date_of_birth date, nationality text, address_line1 text, city text, postal_code text, residence_country text, id_document_type text, id_document_number text, address_line2 text, now timestamp with time zone); Type: COMMENT; Schema: api; Owner: -
+-- Name: FUNCTION initiate_kyc_verification(level text, legal_first_name text, legal_last_name text, date_of_birth date, nationality text, address_line1 text, city text, postal_code text, residence_country text, id_document_type text, id_document_number text, address_line2 text); Type: COMMENT; Schema: api; Owner: -
 --
 
-COMMENT ON FUNCTION api.initiate_kyc_verification(level text, legal_first_name text, legal_last_name text, date_of_birth date, nationality text, address_line1 text, city text, postal_code text, residence_country text, id_document_type text, id_document_number text, address_line2 text, now timestamp with time zone) IS 'Starts an identity verification for the caller at a level (basic, standard, enhanced) with their identity data.
+COMMENT ON FUNCTION api.initiate_kyc_verification(level text, legal_first_name text, legal_last_name text, date_of_birth date, nationality text, address_line1 text, city text, postal_code text, residence_country text, id_document_type text, id_document_number text, address_line2 text) IS 'Starts an identity verification for the caller at a level (basic, standard, enhanced) with their identity data.
 Refuses while another is in progress (KYC_IN_PROGRESS); screens the name against sanctions and PEP lists and scores the risk.
 Definer: writes the record, screening results and risk, none of which a customer may write.';
 
 
 --
--- Name: is_account_locked(uuid, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: -
+-- Name: is_account_locked(uuid); Type: FUNCTION; Schema: api; Owner: -
 --
 
-CREATE FUNCTION api.is_account_locked(user_id uuid, now timestamp with time zone DEFAULT now()) RETURNS boolean
+CREATE FUNCTION api.is_account_locked(user_id uuid) RETURNS boolean
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO ''
     AS $$
-    select coalesce((select u.locked_until > app.clock(is_account_locked.now) from app.users u where u.id = is_account_locked.user_id), false)
+    select coalesce((select u.locked_until > pg_catalog.now() from app.users u where u.id = is_account_locked.user_id), false)
   $$;
 
 
 --
--- Name: FUNCTION is_account_locked(user_id uuid, now timestamp with time zone); Type: COMMENT; Schema: api; Owner: -
+-- Name: FUNCTION is_account_locked(user_id uuid); Type: COMMENT; Schema: api; Owner: -
 --
 
-COMMENT ON FUNCTION api.is_account_locked(user_id uuid, now timestamp with time zone) IS 'Whether an account is locked out now.
+COMMENT ON FUNCTION api.is_account_locked(user_id uuid) IS 'Whether an account is locked out now.
 Definer: reads lockout columns that only staff may select; callers are limited by grant to staff and the gateway.';
 
 
@@ -1281,6 +1332,72 @@ Definer: soft-deletes the account and revokes sessions and trusted devices, whic
 
 
 --
+-- Name: request_phone_change(text); Type: FUNCTION; Schema: api; Owner: -
+--
+
+CREATE FUNCTION api.request_phone_change(phone text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+  v_user app.users;
+  v_session uuid := app.current_session_id();
+  v_code text := app_private.new_numeric_code();
+  v_sent integer;
+  v_oldest timestamptz;
+  v_expires timestamptz := now() + make_interval(mins => app.setting('phone_change_minutes')::integer);
+begin
+  perform app_private.assert_writable();
+  select * into v_user from app.users u where u.id = app.current_user_id() for update;
+  if not found or v_session is null then
+    raise exception 'Sign in to change your phone number.' using errcode = 'PT401', detail = 'INVALID_TOKEN',
+      hint = 'Send an access token.';
+  end if;
+  perform app.assert_step_up(now());
+  if request_phone_change.phone is null or request_phone_change.phone !~ '^\+[1-9][0-9]{6,14}$' then
+    raise exception 'The phone number is not valid.' using errcode = 'PT400', detail = 'INVALID_PHONE',
+      hint = 'Give the number in E.164 form, e.g. +4915112345678.';
+  end if;
+  if request_phone_change.phone = v_user.phone then
+    raise exception 'This is already the account''s phone number.' using errcode = 'PT400', detail = 'PHONE_UNCHANGED',
+      hint = 'Give a different number.';
+  end if;
+  select count(*), min(p.created_at) into v_sent, v_oldest from app_private.phone_changes p
+   where p.user_id = v_user.id and p.created_at > now() - interval '1 hour';
+  if v_sent >= app.setting('phone_change_limit')::integer then
+    perform audit.log_event('account.phone_change.throttled', v_user.id, jsonb_build_object('sent', v_sent), 'warning');
+    raise sqlstate 'PGRST' using
+      message = '{"code":"RATE_LIMITED","message":"Too many phone number changes.","hint":"Wait for the time in Retry-After before trying again."}',
+      detail = format('{"status":429,"headers":{"Retry-After":"%s"}}',
+                      greatest(1, ceil(extract(epoch from (v_oldest + interval '1 hour' - now()))))::integer);
+  end if;
+  -- A newer code makes the older ones useless.
+  update app_private.phone_changes p set revoked_at = now()
+   where p.user_id = v_user.id and p.consumed_at is null and p.revoked_at is null;
+  insert into app_private.phone_changes (user_id, session_id, phone, code_hash, created_at, expires_at)
+  values (v_user.id, v_session, request_phone_change.phone, app_private.mfa_code_hash(v_code), now(), v_expires);
+  -- The code goes to the new number (the outbox forgets `token` once sent); the current contacts hear of it.
+  insert into app_private.outbox (user_id, channel, template, payload, created_at)
+  values (v_user.id, 'sms', 'phone_change_code',
+          jsonb_build_object('to', request_phone_change.phone, 'token', v_code, 'expires_at', v_expires), now());
+  perform app_private.queue_email(v_user.id, 'phone_change_requested',
+    jsonb_build_object('new_phone', app_private.mask_phone(request_phone_change.phone), 'at', now()), now());
+  perform audit.log_event('account.phone_change.requested', v_user.id,
+    jsonb_build_object('new_phone', app_private.fingerprint(request_phone_change.phone), 'expires_at', v_expires), 'warning');
+  return jsonb_build_object('expires_at', v_expires);
+end
+$_$;
+
+
+--
+-- Name: FUNCTION request_phone_change(phone text); Type: COMMENT; Schema: api; Owner: -
+--
+
+COMMENT ON FUNCTION api.request_phone_change(phone text) IS 'Starts a phone number change: needs a step-up (aal2 within 10 minutes); sends a 6-digit code to the new number and a notice to the account''s e-mail address. The number changes only when this session confirms the code (confirm_phone_change).
+Raises STEP_UP_REQUIRED, INVALID_PHONE, PHONE_UNCHANGED, RATE_LIMITED. Definer: writes the pending change, its code''s HMAC and the outbox.';
+
+
+--
 -- Name: kyc_compliance_checks; Type: TABLE; Schema: app; Owner: -
 --
 
@@ -1387,14 +1504,14 @@ CREATE FUNCTION api.retention_policies() RETURNS TABLE(name text, value text, un
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
-    select p.name, app.setting(p.name, p.fallback), p.unit, p.applies_to
-    from (values ('audit_retention_months', '84', 'months', 'audit log partitions (whole months, unless under legal hold)'),
-                 ('session_retention_days', '90', 'days', 'ended sessions'),
-                 ('mfa_attempt_retention_days', '365', 'days', 'MFA verification attempts'),
-                 ('mfa_challenge_retention_days', '7', 'days', 'expired MFA challenges and pending MFA sign-ins'),
-                 ('outbox_retention_days', '30', 'days', 'delivered or abandoned SMS/e-mail messages'),
-                 ('erasure_grace_days', '30', 'days', 'grace period between a deletion request and erasure'),
-                 ('kyc_retention_years', '5', 'years', 'KYC evidence after the relationship ends (AML)')) p(name, fallback, unit, applies_to)
+    select p.name, app.setting(p.name), p.unit, p.applies_to
+    from (values ('audit_retention_months', 'months', 'audit log partitions (whole months, unless under legal hold)'),
+                 ('session_retention_days', 'days', 'ended sessions'),
+                 ('mfa_attempt_retention_days', 'days', 'MFA verification attempts'),
+                 ('mfa_challenge_retention_days', 'days', 'expired MFA challenges and pending MFA sign-ins'),
+                 ('outbox_retention_days', 'days', 'delivered or abandoned SMS/e-mail messages'),
+                 ('erasure_grace_days', 'days', 'grace period between a deletion request and erasure'),
+                 ('kyc_retention_years', 'years', 'KYC evidence after the relationship ends (AML)')) p(name, unit, applies_to)
   $$;
 
 
@@ -1464,13 +1581,19 @@ CREATE FUNCTION api.revoke_my_session(session_id uuid) RETURNS boolean
 declare
   v_found boolean;
 begin
-  update app.user_sessions s set revoked_at = now(), revoked_reason = 'revoked_by_user'
+  if revoke_my_session.session_id is distinct from app.current_session_id() then
+    perform app.assert_step_up(pg_catalog.now());
+  end if;
+  update app.user_sessions s set revoked_at = pg_catalog.now(), revoked_reason = 'revoked_by_user'
    where s.id = revoke_my_session.session_id and s.user_id = app.current_user_id() and s.revoked_at is null;
   v_found := found;
   if not v_found then
     raise exception 'No live session of yours has this id.' using errcode = 'PT404', detail = 'SESSION_NOT_FOUND',
       hint = 'List your sessions with /rpc/my_sessions.';
   end if;
+  -- What the session asked for (an e-mail change) ends with it.
+  update app_private.account_tokens t set revoked_at = pg_catalog.now()
+   where t.session_id = revoke_my_session.session_id and t.consumed_at is null and t.revoked_at is null;
   perform audit.log_event('session.revoked', app.current_user_id(), jsonb_build_object('session_id', session_id));
   return true;
 end
@@ -1481,7 +1604,8 @@ $$;
 -- Name: FUNCTION revoke_my_session(session_id uuid); Type: COMMENT; Schema: api; Owner: -
 --
 
-COMMENT ON FUNCTION api.revoke_my_session(session_id uuid) IS 'Signs out one of the caller''s sessions at once.
+COMMENT ON FUNCTION api.revoke_my_session(session_id uuid) IS 'Signs out one of the caller''s sessions at once (and the e-mail change it asked for).
+Another session than the current one needs a step-up (STEP_UP_REQUIRED): a stolen session must not end the owner''s.
 Definer: customers cannot write revocation columns directly; the function checks ownership itself.';
 
 
@@ -1533,26 +1657,28 @@ CREATE FUNCTION api.revoke_user_sessions(user_id uuid, reason character varying 
     SET search_path TO ''
     AS $_$
 declare
-  v_count integer;
+  v_role text := app.caller_role();
 begin
-  if app.caller_role() in ('anon', 'authenticated', 'compliance_officer')
-     and revoke_user_sessions.user_id is distinct from app.current_user_id() then
-    raise exception 'You may only revoke your own sessions.' using errcode = 'PT403', detail = 'FORBIDDEN',
-      hint = 'Staff revoke other users'' sessions with the admin role.';
+  if v_role in ('anon', 'authenticated', 'compliance_officer', 'admin') then
+    if revoke_user_sessions.user_id is distinct from app.current_user_id() then
+      if v_role <> 'admin' then
+        raise exception 'You may only revoke your own sessions.' using errcode = 'PT403', detail = 'FORBIDDEN',
+          hint = 'Staff revoke other users'' sessions with the admin role.';
+      end if;
+    else
+      -- A stolen session must not be able to end the owner's sessions.
+      perform app.assert_step_up();
+    end if;
+    if except_session is not null and except_session is distinct from app.current_session_id()::text then
+      raise exception 'Only your current session can be kept.' using errcode = 'PT400', detail = 'INVALID_EXCEPT_SESSION',
+        hint = 'Leave except_session empty, or give the id of the session this token belongs to (its sid claim).';
+    end if;
   end if;
   if reason is null or length(reason) > 64 or reason !~ '^[a-z0-9_]+$' then
     raise exception 'The reason must be a short snake_case word.' using errcode = 'PT400', detail = 'INVALID_REASON',
       hint = 'For example: logout, password_changed, compromised.';
   end if;
-  update app.user_sessions s
-     set revoked_at = now(), revoked_reason = revoke_user_sessions.reason
-   where s.user_id = revoke_user_sessions.user_id
-     and s.revoked_at is null
-     and s.id::text is distinct from revoke_user_sessions.except_session;
-  get diagnostics v_count = row_count;
-  perform audit.log_event('session.revoked_all', revoke_user_sessions.user_id,
-    jsonb_build_object('reason', reason, 'count', v_count, 'kept', except_session));
-  return v_count;
+  return app_private.revoke_sessions(revoke_user_sessions.user_id, reason, except_session::uuid, pg_catalog.now());
 end
 $_$;
 
@@ -1561,8 +1687,9 @@ $_$;
 -- Name: FUNCTION revoke_user_sessions(user_id uuid, reason character varying, except_session character varying); Type: COMMENT; Schema: api; Owner: -
 --
 
-COMMENT ON FUNCTION api.revoke_user_sessions(user_id uuid, reason character varying, except_session character varying) IS 'Revokes every live session of a user, optionally keeping one.
-Customers may revoke only their own; admins anyone''s. Definer: writes revocation columns no API role may write.';
+COMMENT ON FUNCTION api.revoke_user_sessions(user_id uuid, reason character varying, except_session character varying) IS 'Revokes every live session of a user (and the pending e-mailed links: e-mail change, password reset), optionally keeping the caller''s current one.
+Customers may revoke only their own, after a step-up; admins anyone''s. Raises STEP_UP_REQUIRED, INVALID_EXCEPT_SESSION, INVALID_REASON, FORBIDDEN.
+Definer: writes revocation columns no API role may write.';
 
 
 --
@@ -1653,10 +1780,15 @@ begin
     raise exception 'The date of birth is in the future.' using errcode = 'PT400', detail = 'INVALID_PROFILE',
       hint = 'Give the date of birth as YYYY-MM-DD.';
   end if;
+  if update_my_profile.phone is not null
+     and update_my_profile.phone is distinct from (select u.phone from app.users u where u.id = app.current_user_id()) then
+    raise exception 'A new phone number must be confirmed with a code sent to it.' using errcode = 'PT409',
+      detail = 'PHONE_CHANGE_NEEDS_VERIFICATION',
+      hint = 'Call /rpc/request_phone_change with the number (needs a recent sign-in with your second factor), then /rpc/confirm_phone_change with the code.';
+  end if;
   update app.users u
      set first_name = coalesce(update_my_profile.first_name, u.first_name),
          last_name = coalesce(update_my_profile.last_name, u.last_name),
-         phone = coalesce(update_my_profile.phone, u.phone),
          country_code = coalesce(upper(update_my_profile.country_code), u.country_code),
          date_of_birth = coalesce(update_my_profile.date_of_birth, u.date_of_birth)
    where u.id = app.current_user_id();
@@ -1664,7 +1796,7 @@ begin
 exception
   when check_violation or foreign_key_violation then
     raise exception 'A profile field is not valid.' using errcode = 'PT400', detail = 'INVALID_PROFILE',
-      hint = 'Phone numbers are E.164 (+4915112345678), countries ISO 3166-1 alpha-2 (DE), names 1 to 100 characters without control characters.';
+      hint = 'Countries ISO 3166-1 alpha-2 (DE), names 1 to 100 characters without control characters.';
 end
 $$;
 
@@ -1673,7 +1805,8 @@ $$;
 -- Name: FUNCTION update_my_profile(first_name text, last_name text, phone text, country_code text, date_of_birth date); Type: COMMENT; Schema: api; Owner: -
 --
 
-COMMENT ON FUNCTION api.update_my_profile(first_name text, last_name text, phone text, country_code text, date_of_birth date) IS 'Changes the caller''s name, phone, country or date of birth; omitted fields keep their value.
+COMMENT ON FUNCTION api.update_my_profile(first_name text, last_name text, phone text, country_code text, date_of_birth date) IS 'Changes the caller''s name, country or date of birth; omitted fields keep their value.
+The phone number is a contact SMS codes and notices go to: passing a different one raises PHONE_CHANGE_NEEDS_VERIFICATION (use request_phone_change).
 Security invoker: column grants and row-level security allow only these columns of the caller''s own row.';
 
 
@@ -1883,6 +2016,8 @@ declare
   v_state app.lockout_state;
   v_role text;
   v_device app_private.device_cookies;
+  v_locked boolean := false;
+  v_ok boolean;
 begin
   perform app.set_request_context(null, null, ip, user_agent);
   if password is null or char_length(password) > 1024 then
@@ -1919,28 +2054,41 @@ begin
         -- The account is locked (perhaps by someone else's guesses); this device is known: let it try.
         perform audit.log_event('auth.login.lock_bypassed_by_device', v_user.id, '{}'::jsonb, 'info');
       end if;
-    elsif v_user.locked_until > now then
-      v_state := app.handle_failed_login(v_email, now);
-      return query select 'locked', null::uuid, null::text, greatest(1, v_state.retry_after_seconds), null::uuid, null::text,
-                          null::text, null::text[], null::timestamptz, null::uuid, null::text[];
-      return;
-    end if;
-    select s.password_hash into v_hash from app_private.user_secrets s where s.user_id = v_user.id;
-  else
-    select a.locked_until into v_state.locked_until from app_private.unknown_login_attempts a
-     where a.email_fingerprint = app_private.fingerprint(v_email::text);
-    if v_state.locked_until > now then
-      v_state := app.handle_failed_login(v_email, now);
-      return query select 'locked', null::uuid, null::text, greatest(1, v_state.retry_after_seconds), null::uuid, null::text,
-                          null::text, null::text[], null::timestamptz, null::uuid, null::text[];
-      return;
+    else
+      v_locked := coalesce(v_user.locked_until > now, false);
     end if;
   end if;
+  -- The same reads for a registered and an unknown address (finding 11): its hash
+  -- (none for an unknown one) and its unknown-address lock (none for a registered one).
+  select s.password_hash into v_hash from app_private.user_secrets s where s.user_id = v_user.id;
+  select a.locked_until into v_state.locked_until from app_private.unknown_login_attempts a
+   where a.email_fingerprint = app_private.fingerprint(v_email::text);
+  if v_user.id is null then
+    v_locked := coalesce(v_state.locked_until > now, false);
+  end if;
 
+  -- One bcrypt for every request that gets this far, locked or not, registered or
+  -- not: the same work, so timing tells none of these apart.
   if v_hash is null then
-    -- Same bcrypt work as a real check, so timing does not tell accounts apart.
     perform extensions.crypt(app_private.password_input(password), extensions.gen_salt('bf', app_private.bcrypt_cost()));
-  elsif extensions.crypt(app_private.password_input(password), v_hash) = v_hash then
+    v_ok := false;
+  else
+    v_ok := extensions.crypt(app_private.password_input(password), v_hash) = v_hash;
+  end if;
+
+  if v_locked then
+    -- A request to a locked address is a failure of this client as well: without
+    -- this, guesses spread over locked addresses would never reach the per-IP limit.
+    if ip is not null then
+      perform app_private.count_ip_failure(ip, now);
+    end if;
+    v_state := app.handle_failed_login(v_email, now);
+    return query select 'locked', null::uuid, null::text, greatest(1, v_state.retry_after_seconds), null::uuid, null::text,
+                        null::text, null::text[], null::timestamptz, null::uuid, null::text[];
+    return;
+  end if;
+
+  if v_ok then
     if v_user.status <> 'active' then
       perform audit.log_event('auth.login.refused', v_user.id, jsonb_build_object('status', v_user.status), 'warning');
       return query select 'suspended', null::uuid, null::text, null::integer, null::uuid, null::text, null::text, null::text[], null::timestamptz, null::uuid, null::text[];
@@ -2014,11 +2162,13 @@ begin
   select * into v_user from app.users u where u.id = begin_otp_enrollment.user_id;
   if method not in ('sms', 'email') or (method = 'sms' and v_user.phone is null) then
     raise exception 'SMS needs a phone number on the profile; the method must be sms or email.' using errcode = 'PT400',
-      detail = 'MFA_METHOD_NOT_AVAILABLE', hint = 'Add a phone number (update_my_profile) or use e-mail.';
+      detail = 'MFA_METHOD_NOT_AVAILABLE', hint = 'Add a phone number (request_phone_change) or use e-mail.';
   end if;
-  insert into app.mfa_configs as c (user_id, method, status, label, created_at)
-  values (begin_otp_enrollment.user_id, method, 'pending', case method when 'sms' then 'Text message' else 'E-mail' end, now)
-  on conflict on constraint mfa_configs_user_method_key do update set updated_at = now
+  insert into app.mfa_configs as c (user_id, method, status, label, phone, created_at)
+  values (begin_otp_enrollment.user_id, method, 'pending', case method when 'sms' then 'Text message' else 'E-mail' end,
+          case when method = 'sms' then v_user.phone end, now)
+  on conflict on constraint mfa_configs_user_method_key do update
+    set updated_at = now, phone = case when c.status = 'pending' then excluded.phone else c.phone end
   returning * into v_config;
   if v_config.status = 'active' then
     raise exception 'This second factor is already set up.' using errcode = 'PT409', detail = 'MFA_ALREADY_ENROLLED',
@@ -2154,6 +2304,8 @@ declare
   v_config app.mfa_configs;
 begin
   perform app.set_request_context(user_id, session_id, ip, user_agent);
+  -- One enrolment of a user at a time: the select below finds nothing to lock when no row exists yet.
+  perform from app.users u where u.id = begin_totp_enrollment.user_id for no key update;
   perform app_private.assert_may_manage_mfa(user_id, now);
   select * into v_config from app.mfa_configs c where c.user_id = begin_totp_enrollment.user_id and c.method = 'totp' for update;
   if v_config.status = 'active' then
@@ -2197,6 +2349,11 @@ CREATE FUNCTION app.begin_watchlist_load(name text, version text, source text DE
 declare
   v_list app.watchlists;
 begin
+  if not pg_catalog.pg_try_advisory_xact_lock(
+       pg_catalog.hashtextextended('watchlist_load:' || begin_watchlist_load.name || E'\n' || begin_watchlist_load.version, 0)) then
+    raise exception 'Another load of this watchlist version is running.' using errcode = 'PT409',
+      detail = 'WATCHLIST_LOAD_IN_PROGRESS', hint = 'Wait for it to finish: a version that is loaded is skipped when loaded again.';
+  end if;
   select * into v_list from app.watchlists w where w.name = begin_watchlist_load.name and w.version = begin_watchlist_load.version for update;
   if found and v_list.status = 'loaded' then
     return null;
@@ -2215,7 +2372,7 @@ $$;
 -- Name: FUNCTION begin_watchlist_load(name text, version text, source text); Type: COMMENT; Schema: app; Owner: -
 --
 
-COMMENT ON FUNCTION app.begin_watchlist_load(name text, version text, source text) IS 'Starts loading a watchlist version; null if it is already loaded.';
+COMMENT ON FUNCTION app.begin_watchlist_load(name text, version text, source text) IS 'Starts loading a watchlist version; null if it is already loaded. Raises WATCHLIST_LOAD_IN_PROGRESS (PT409) while another transaction is loading the same version.';
 
 
 --
@@ -2228,69 +2385,86 @@ CREATE FUNCTION app.caller_role() RETURNS text
 
 
 --
--- Name: cancel_account_recovery(uuid, inet, text, timestamp with time zone); Type: FUNCTION; Schema: app; Owner: -
+-- Name: cancel_account_recovery(text, inet, text, timestamp with time zone); Type: FUNCTION; Schema: app; Owner: -
 --
 
-CREATE FUNCTION app.cancel_account_recovery(login_id uuid, ip inet DEFAULT NULL::inet, user_agent text DEFAULT NULL::text, now timestamp with time zone DEFAULT now()) RETURNS text
+CREATE FUNCTION app.cancel_account_recovery(token text, ip inet DEFAULT NULL::inet, user_agent text DEFAULT NULL::text, now timestamp with time zone DEFAULT now()) RETURNS text
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 declare
-  v_login app_private.mfa_logins;
+  v_token record;
   v_id uuid;
 begin
   perform app.set_request_context(null, null, ip, user_agent);
-  select * into v_login from app_private.mfa_logins l where l.id = cancel_account_recovery.login_id for update;
-  if not found or v_login.consumed_at is not null or v_login.expires_at <= now then
-    return 'invalid_token';
+  select * into v_token from app_private.take_account_token(token, 'recovery_cancel', now);
+  if v_token.status <> 'ok' then
+    perform audit.log_event('account.recovery.cancel_failed', v_token.user_id, jsonb_build_object('reason', v_token.status), 'warning');
+    return v_token.status;
   end if;
-  perform app.set_request_context(v_login.user_id, null, ip, user_agent);
-  update app_private.mfa_logins l set consumed_at = now where l.id = v_login.id;
-  select r.id into v_id from app.account_recoveries r where r.user_id = v_login.user_id and r.status in ('pending', 'approved');
+  perform app.set_request_context(v_token.user_id, null, ip, user_agent);
+  select r.id into v_id from app.account_recoveries r where r.user_id = v_token.user_id and r.status in ('pending', 'approved') for update;
   if v_id is null then
     return 'not_found';
   end if;
-  perform app_private.close_recovery(v_id, 'cancelled', v_login.user_id, 'cancelled by the customer', now);
+  perform app_private.close_recovery(v_id, 'cancelled', v_token.user_id, 'cancelled by the customer (e-mailed link)', now);
   return 'ok';
 end
 $$;
 
 
 --
--- Name: FUNCTION cancel_account_recovery(login_id uuid, ip inet, user_agent text, now timestamp with time zone); Type: COMMENT; Schema: app; Owner: -
+-- Name: FUNCTION cancel_account_recovery(token text, ip inet, user_agent text, now timestamp with time zone); Type: COMMENT; Schema: app; Owner: -
 --
 
-COMMENT ON FUNCTION app.cancel_account_recovery(login_id uuid, ip inet, user_agent text, now timestamp with time zone) IS 'Cancels the open account recovery of the customer behind a pending sign-in (mfa_token jti, consumed). Returns ok, not_found or invalid_token.
-Definer: reads pending sign-ins and writes recoveries.';
+COMMENT ON FUNCTION app.cancel_account_recovery(token text, ip inet, user_agent text, now timestamp with time zone) IS 'Cancels the open account recovery with the single-use link e-mailed to the verified address (a password alone cannot).
+Returns ok, not_found, invalid, used, superseded or expired. Definer: reads token hashes and writes recoveries.';
 
 
 --
 -- Name: change_password(uuid, uuid, text, text, inet, text, timestamp with time zone); Type: FUNCTION; Schema: app; Owner: -
 --
 
-CREATE FUNCTION app.change_password(user_id uuid, session_id uuid, current_password text, new_password text, ip inet DEFAULT NULL::inet, user_agent text DEFAULT NULL::text, now timestamp with time zone DEFAULT now()) RETURNS TABLE(status text, revoked_sessions integer)
+CREATE FUNCTION app.change_password(user_id uuid, session_id uuid, current_password text, new_password text, ip inet DEFAULT NULL::inet, user_agent text DEFAULT NULL::text, now timestamp with time zone DEFAULT now()) RETURNS TABLE(status text, revoked_sessions integer, retry_after_seconds integer)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 declare
+  v_user app.users;
   v_hash text;
+  v_state app.lockout_state;
   v_revoked integer;
 begin
   perform app.set_request_context(user_id, session_id, ip, user_agent);
   perform app_private.assert_own_session(user_id, session_id);
   perform app_private.assert_live_session(user_id, session_id, now);
   perform app.assert_step_up(now);
+  select * into v_user from app.users u where u.id = change_password.user_id for update;
+  -- Wrong current passwords count like failed sign-ins, on the same schedule:
+  -- a session cannot guess the password without limit.
+  if v_user.locked_until > now then
+    perform audit.log_event('account.password.change_failed', user_id, jsonb_build_object('reason', 'locked'), 'warning');
+    return query select 'locked', null::integer, greatest(1, ceil(extract(epoch from (v_user.locked_until - now))))::integer;
+    return;
+  end if;
   select s.password_hash into v_hash from app_private.user_secrets s where s.user_id = change_password.user_id;
   if v_hash is null or extensions.crypt(app_private.password_input(coalesce(left(current_password, 1024), '')), v_hash) <> v_hash then
     perform audit.log_event('account.password.change_failed', user_id, jsonb_build_object('reason', 'wrong_password'), 'warning');
-    return query select 'invalid_password', null::integer;
+    v_state := app.handle_failed_login(v_user.email, now);
+    if v_state.locked_until > now then
+      return query select 'locked', null::integer, greatest(1, v_state.retry_after_seconds);
+    else
+      return query select 'invalid_password', null::integer, null::integer;
+    end if;
     return;
   end if;
+  update app.users u set failed_login_attempts = 0, locked_until = null
+   where u.id = change_password.user_id and (u.failed_login_attempts <> 0 or u.locked_until is not null);
   perform app_private.set_password(user_id, new_password, now);
-  v_revoked := api.revoke_user_sessions(user_id, 'password_changed', session_id::text);
+  v_revoked := app_private.revoke_sessions(user_id, 'password_changed', session_id, now);
   perform app_private.queue_email(user_id, 'password_changed', jsonb_build_object('reason', 'change', 'at', now), now);
   perform audit.log_event('account.password.changed', user_id, jsonb_build_object('revoked_sessions', v_revoked), 'warning');
-  return query select 'ok', v_revoked;
+  return query select 'ok', v_revoked, null::integer;
 end
 $$;
 
@@ -2299,8 +2473,9 @@ $$;
 -- Name: FUNCTION change_password(user_id uuid, session_id uuid, current_password text, new_password text, ip inet, user_agent text, now timestamp with time zone); Type: COMMENT; Schema: app; Owner: -
 --
 
-COMMENT ON FUNCTION app.change_password(user_id uuid, session_id uuid, current_password text, new_password text, ip inet, user_agent text, now timestamp with time zone) IS 'Changes the password: needs the current one and a step-up (aal2 within 10 minutes, or a recent sign-in without MFA); revokes the other sessions and every trusted device.
-Returns ok or invalid_password; raises STEP_UP_REQUIRED, WEAK_PASSWORD. Definer: writes the password hash.';
+COMMENT ON FUNCTION app.change_password(user_id uuid, session_id uuid, current_password text, new_password text, ip inet, user_agent text, now timestamp with time zone) IS 'Changes the password: needs the current one and a step-up (aal2 within 10 minutes, or a recent sign-in without MFA); revokes the other sessions and every pending e-mailed link, and notifies the user.
+A wrong current password counts as a failed sign-in (same lockout as app.authenticate). Returns ok, invalid_password or locked (with retry_after_seconds);
+raises STEP_UP_REQUIRED, WEAK_PASSWORD. Definer: writes the password hash and lockout columns.';
 
 
 --
@@ -2333,22 +2508,26 @@ begin
   for v_rec in
     select r.* from app.kyc_records r
      where r.status = 'approved' and r.renewal_requested_at is null
-       and r.expires_at <= v_now + make_interval(days => app.setting('kyc_renewal_days', '30')::integer)
+       and r.expires_at <= v_now + make_interval(days => app.setting('kyc_renewal_days')::integer)
        and (check_kyc_expiry.user_id is null or r.user_id = check_kyc_expiry.user_id)
      for update skip locked
   loop
     v_new := null;
     if not exists (select from app.kyc_records p where p.user_id = v_rec.user_id
                      and p.status in ('pending', 'in_review', 'requires_resubmission')) then
+      -- A verification the customer started since the look above wins (no renewal record then).
       insert into app.kyc_records as r (user_id, level, legal_first_name, legal_last_name, date_of_birth, nationality,
                                         address_line1, address_line2, city, postal_code, residence_country,
                                         id_document_type, id_document_number, renewal_of, created_at)
       values (v_rec.user_id, v_rec.level, v_rec.legal_first_name, v_rec.legal_last_name, v_rec.date_of_birth, v_rec.nationality,
               v_rec.address_line1, v_rec.address_line2, v_rec.city, v_rec.postal_code, v_rec.residence_country,
               v_rec.id_document_type, v_rec.id_document_number, v_rec.id, v_now)
+      on conflict do nothing  -- kyc_records_one_in_progress_idx, the only key a new pending record can meet
       returning r.id into v_new;
-      perform app_private.screen_kyc_record(v_new, array['sanctions', 'pep'], v_now);
-      v_opened := v_opened + 1;
+      if v_new is not null then
+        perform app_private.screen_kyc_record(v_new, array['sanctions', 'pep'], v_now);
+        v_opened := v_opened + 1;
+      end if;
     end if;
     update app.kyc_records r set renewal_requested_at = v_now where r.id = v_rec.id;
     insert into app_private.outbox (user_id, channel, template, payload, created_at)
@@ -2367,6 +2546,7 @@ $$;
 --
 
 COMMENT ON FUNCTION app.check_kyc_expiry(user_id uuid, now timestamp with time zone) IS 'Expires approvals past expires_at and opens renewals (a pending verification and an e-mail) 30 days ahead; one user or all (null).
+A verification the customer starts at the same moment wins over the renewal record (the notice still goes out): one customer''s race never aborts the run.
 Definer: the scheduler writes every user''s verifications and the outbox.';
 
 
@@ -2384,7 +2564,8 @@ declare
   v_user_oldest timestamptz;
   v_ip_failures integer := 0;
   v_ip_oldest timestamptz;
-  v_ip_limit integer := app.setting('ip_failure_limit', '50')::integer;
+  v_ip_limit integer := app.setting('ip_failure_limit')::integer;
+  v_key inet := app_private.throttle_key(check_mfa_rate_limit.ip);
   v_retry integer := 0;
 begin
   -- Wrong, replayed, expired and locked codes count; refusals by the limit itself do not, so it cannot extend itself.
@@ -2399,7 +2580,7 @@ begin
   if ip is not null then
     select count(*)::integer, min(a.created_at) into v_ip_failures, v_ip_oldest
     from (select a.created_at from app.mfa_verification_attempts a
-           where a.ip = check_mfa_rate_limit.ip and a.created_at > v_since
+           where a.ip <<= v_key and a.created_at > v_since
              and a.outcome in ('failed', 'replayed', 'expired', 'locked')
            order by a.created_at desc limit v_ip_limit) a;
     if v_ip_failures >= v_ip_limit then
@@ -2415,7 +2596,7 @@ $$;
 -- Name: FUNCTION check_mfa_rate_limit(user_id uuid, ip inet, max_attempts integer, window_seconds integer, now timestamp with time zone); Type: COMMENT; Schema: app; Owner: -
 --
 
-COMMENT ON FUNCTION app.check_mfa_rate_limit(user_id uuid, ip inet, max_attempts integer, window_seconds integer, now timestamp with time zone) IS 'Whether a user (max_attempts failures) or an IP (dwaybank.ip_failure_limit failures) has failed too often in the window, and for how many seconds more.
+COMMENT ON FUNCTION app.check_mfa_rate_limit(user_id uuid, ip inet, max_attempts integer, window_seconds integer, now timestamp with time zone) IS 'Whether a user (max_attempts failures) or a client (dwaybank.ip_failure_limit failures from its IPv4 address or IPv6 /64) has failed too often in the window, and for how many seconds more.
 Definer: counts attempts of every user from one address.';
 
 
@@ -2433,6 +2614,8 @@ declare
   v_ua text;
   v_live boolean;
   v_due boolean;
+  v_staff boolean;
+  v_aal text;
 begin
   -- Anonymous request: PostgREST sets no claims, or only {"role": "anon"}.
   if v_claims - 'role' = '{}'::jsonb and coalesce(v_claims ->> 'role', 'anon') = 'anon' then
@@ -2452,8 +2635,10 @@ begin
   v_ua := left(nullif(current_setting('request.headers', true), '')::jsonb ->> 'user-agent', 512);
   select s.user_id::text = v_claims ->> 'sub' and s.revoked_at is null and s.expires_at > now() and s.idle_expires_at > now()
            and u.deleted_at is null and u.status = 'active',
-         app.session_activity_due(s, v_ua)
-    into v_live, v_due
+         app.session_activity_due(s, v_ua),
+         u.role in ('compliance_officer', 'admin'),
+         s.aal
+    into v_live, v_due, v_staff, v_aal
     from app.user_sessions s
     join app.users u on u.id = s.user_id
    where s.id = v_sid::uuid;
@@ -2461,6 +2646,23 @@ begin
     raise sqlstate 'PGRST' using
       message = '{"code":"SESSION_ENDED","message":"The session of this token has ended.","hint":"Sign in again."}',
       detail = '{"status":401,"headers":{"WWW-Authenticate":"Bearer error=\"invalid_token\""}}';
+  end if;
+  -- Staff powers need a second factor (NIST AAL2): the session's own assurance, which step-up raises.
+  if (v_staff or v_claims ->> 'role' in ('compliance_officer', 'admin')) and v_aal is distinct from 'aal2' then
+    raise sqlstate 'PGRST' using
+      message = '{"code":"AAL2_REQUIRED","message":"Staff accounts need a session confirmed with a second factor.","hint":"Enrol a second factor at /auth/mfa/totp/enroll (or /auth/passkeys/register/options), then sign in with it or step up with POST /auth/mfa/step-up."}',
+      detail = '{"status":403,"headers":{}}';
+  end if;
+  -- PostgREST runs GET in a read-only transaction: a function that changes data would fail half-way with a
+  -- database error. Every volatile api function answers GET with one clear 405 instead (one catalog probe, GET only).
+  if current_setting('request.method', true) in ('GET', 'HEAD')
+     and current_setting('request.path', true) like '/rpc/%'
+     and exists (select from pg_catalog.pg_proc p
+                  where p.pronamespace = 'api'::regnamespace and p.provolatile = 'v'
+                    and p.proname = substr(current_setting('request.path', true), 6)) then
+    raise sqlstate 'PGRST' using
+      message = '{"code":"METHOD_NOT_ALLOWED","message":"This call changes data.","hint":"Use POST."}',
+      detail = '{"status":405,"headers":{"Allow":"POST"}}';
   end if;
 end
 $_$;
@@ -2470,8 +2672,43 @@ $_$;
 -- Name: FUNCTION check_request(); Type: COMMENT; Schema: app; Owner: -
 --
 
-COMMENT ON FUNCTION app.check_request() IS 'PostgREST db-pre-request: rejects tokens without exp, with a wrong iss or token type, or whose session ended.
+COMMENT ON FUNCTION app.check_request() IS 'PostgREST db-pre-request: rejects tokens without exp, with a wrong iss or token type, or whose session ended (SESSION_ENDED), staff sessions below aal2 (AAL2_REQUIRED), and GET of a function that changes data (METHOD_NOT_ALLOWED).
 Definer: reads sessions of any user to decide.';
+
+
+--
+-- Name: check_session(uuid, uuid, text, timestamp with time zone); Type: FUNCTION; Schema: app; Owner: -
+--
+
+CREATE FUNCTION app.check_session(session_id uuid, user_id uuid, user_agent text DEFAULT NULL::text, now timestamp with time zone DEFAULT now()) RETURNS TABLE(live boolean, role text, aal text, auth_time timestamp with time zone, staff boolean)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_session app.user_sessions;
+  v_user app.users;
+begin
+  select * into v_session from app.user_sessions s where s.id = check_session.session_id;
+  select * into v_user from app.users u where u.id = v_session.user_id;
+  if v_session.id is null or v_session.user_id is distinct from check_session.user_id
+     or v_session.revoked_at is not null or v_session.expires_at <= check_session.now or v_session.idle_expires_at <= check_session.now
+     or v_user.deleted_at is not null or v_user.status is distinct from 'active'
+     or not app.update_session_activity(check_session.session_id::text, left(check_session.user_agent, 512)) then
+    return query select false, null::text, null::text, null::timestamptz, null::boolean;
+    return;
+  end if;
+  return query select true, case v_user.role when 'customer' then 'authenticated' else v_user.role end,
+                      v_session.aal, v_session.auth_time, v_user.role in ('compliance_officer', 'admin');
+end
+$$;
+
+
+--
+-- Name: FUNCTION check_session(session_id uuid, user_id uuid, user_agent text, now timestamp with time zone); Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON FUNCTION app.check_session(session_id uuid, user_id uuid, user_agent text, now timestamp with time zone) IS 'The gateway''s check of an access token''s session (as app.check_request is PostgREST''s): whether it is live, and the user''s current role, the session''s aal and auth_time. Records activity like a PostgREST call.
+Definer: reads sessions and users of any user, which the gateway role cannot read.';
 
 
 --
@@ -2495,7 +2732,10 @@ begin
      where o.id = claimed.id
     returning o.id, o.user_id, o.channel, o.template, o.payload - 'to',
               coalesce(o.payload ->> 'to',
-                       (select case o.channel when 'sms' then u.phone else u.email::text end from app.users u where u.id = o.user_id)),
+                       case o.channel
+                         when 'sms' then (select c.phone from app.mfa_configs c
+                                           where c.user_id = o.user_id and c.method = 'sms' and c.status = 'active')
+                         else (select u.email::text from app.users u where u.id = o.user_id) end),
               o.attempts;
 end
 $$;
@@ -2528,7 +2768,7 @@ begin
   delete from app_private.refresh_tokens t using app.user_sessions s
    where t.session_id = s.id and s.revoked_at is not null;
   delete from app.user_sessions s
-   where s.revoked_at < cleanup_expired_sessions.now - make_interval(days => app.setting('session_retention_days', '90')::integer);
+   where s.revoked_at < cleanup_expired_sessions.now - make_interval(days => app.setting('session_retention_days')::integer);
   get diagnostics v_deleted = row_count;
   perform audit.log_event('session.cleanup', null, jsonb_build_object('ended', v_ended, 'deleted', v_deleted));
   return v_ended + v_deleted;
@@ -2572,7 +2812,8 @@ declare
   v_id uuid;
   v_count integer := 0;
 begin
-  for v_id in select r.id from app.account_recoveries r where r.status = 'approved' and r.not_before <= now loop
+  for v_id in select r.id from app.account_recoveries r
+               where r.status = 'approved' and r.not_before <= complete_due_account_recoveries.now order by r.not_before loop
     perform app_private.complete_recovery(v_id, null, now);
     v_count := v_count + 1;
   end loop;
@@ -2585,7 +2826,7 @@ $$;
 -- Name: FUNCTION complete_due_account_recoveries(now timestamp with time zone); Type: COMMENT; Schema: app; Owner: -
 --
 
-COMMENT ON FUNCTION app.complete_due_account_recoveries(now timestamp with time zone) IS 'Completes every approved recovery whose waiting period has ended. For the scheduler (pg_cron); granted to no API role.';
+COMMENT ON FUNCTION app.complete_due_account_recoveries(now timestamp with time zone) IS 'Completes every approved recovery whose waiting period (from the second approval) has ended. Run by pg_cron as maintenance job `recoveries`; granted to no API role.';
 
 
 --
@@ -2630,7 +2871,14 @@ begin
     select u.email::text into v_old from app.users u where u.id = v_token.user_id and u.deleted_at is null and u.status = 'active' for update;
     if v_old is null then
       v_token.status := 'invalid';
-    elsif exists (select from app.users u where u.email = v_token.email::extensions.citext and u.id <> v_token.user_id and u.deleted_at is null) then
+    elsif not exists (select from app_private.account_tokens t join app.user_sessions s on s.id = t.session_id
+                       where t.id = v_token.token_id and s.user_id = v_token.user_id
+                         and s.revoked_at is null and s.expires_at > now and s.idle_expires_at > now) then
+      -- The session that asked has ended (signed out, revoked, expired): so has its request.
+      v_token.status := 'session_ended';
+    elsif (select true from (select pg_advisory_xact_lock(hashtextextended('app.signup:' || lower(v_token.email::text), 0))) l)
+          -- (the lock sign-up takes on an address: a sign-up of the same address waits, then finds it taken)
+          and exists (select from app.users u where u.email = v_token.email::extensions.citext and u.id <> v_token.user_id and u.deleted_at is null) then
       v_token.status := 'email_taken';
     end if;
   end if;
@@ -2648,7 +2896,7 @@ begin
   end;
   -- Links sent to the old address (reset, verification) must not outlive it.
   update app_private.account_tokens t set revoked_at = now
-   where t.user_id = v_token.user_id and t.consumed_at is null and t.revoked_at is null;
+   where t.user_id = v_token.user_id and t.consumed_at is null and t.revoked_at is null and t.purpose <> 'recovery_cancel';
   perform app_private.queue_email(v_token.user_id, 'email_changed',
     jsonb_build_object('to', v_old, 'new_email', regexp_replace(v_token.email, '^(.).*(@.*)$', '\1***\2'), 'at', now), now);
   perform audit.log_event('account.email.changed', v_token.user_id,
@@ -2662,8 +2910,8 @@ $_$;
 -- Name: FUNCTION confirm_email_change(token text, ip inet, user_agent text, now timestamp with time zone); Type: COMMENT; Schema: app; Owner: -
 --
 
-COMMENT ON FUNCTION app.confirm_email_change(token text, ip inet, user_agent text, now timestamp with time zone) IS 'Completes an e-mail change with the token sent to the new address (which is then verified) and notifies the old address.
-Returns ok, invalid, used, superseded, expired or email_taken. Definer: writes the account''s address and reads token hashes.';
+COMMENT ON FUNCTION app.confirm_email_change(token text, ip inet, user_agent text, now timestamp with time zone) IS 'Completes an e-mail change with the token sent to the new address (which is then verified) and notifies the old address, if the session that asked is still alive.
+Returns ok, invalid, used, superseded, expired, session_ended or email_taken. Definer: writes the account''s address and reads token hashes.';
 
 
 --
@@ -2689,8 +2937,8 @@ begin
     return query select 'not_found', null::integer, null::text[];
     return;
   end if;
-  select * into v_limit from app.check_mfa_rate_limit(user_id, ip, app.setting('mfa_max_attempts', '5')::integer,
-                                                      app.setting('mfa_window_seconds', '900')::integer, now);
+  select * into v_limit from app.check_mfa_rate_limit(user_id, ip, app.setting('mfa_max_attempts')::integer,
+                                                      app.setting('mfa_window_seconds')::integer, now);
   if v_limit.limited then
     perform app.record_mfa_attempt(user_id, v_config.method, 'rate_limited', 'enroll', v_config.id, ip, user_agent, null, now);
     return query select 'rate_limited', v_limit.retry_after_seconds, null::text[];
@@ -2745,8 +2993,8 @@ begin
     return query select 'not_found', null::integer, null::text[];
     return;
   end if;
-  select * into v_limit from app.check_mfa_rate_limit(user_id, ip, app.setting('mfa_max_attempts', '5')::integer,
-                                                      app.setting('mfa_window_seconds', '900')::integer, now);
+  select * into v_limit from app.check_mfa_rate_limit(user_id, ip, app.setting('mfa_max_attempts')::integer,
+                                                      app.setting('mfa_window_seconds')::integer, now);
   if v_limit.limited then
     perform app.record_mfa_attempt(user_id, 'totp', 'rate_limited', 'enroll', v_config.id, ip, user_agent, device_fingerprint, now);
     return query select 'rate_limited', v_limit.retry_after_seconds, null::text[];
@@ -2872,7 +3120,7 @@ CREATE FUNCTION app.detect_suspicious_session(user_id uuid, ip inet, user_agent 
 declare
   v_reasons text[] := '{}'::text[];
   v_score integer := 0;
-  v_burst integer := app.setting('session_burst_limit', '5')::integer;
+  v_burst integer := app.setting('session_burst_limit')::integer;
   v_prefix cidr := case when family(ip) = 4 then set_masklen(ip::cidr, 24) else set_masklen(ip::cidr, 48) end;
 begin
   if not exists (select from app.user_sessions s where s.user_id = detect_suspicious_session.user_id) then
@@ -2909,6 +3157,24 @@ $$;
 
 COMMENT ON FUNCTION app.detect_suspicious_session(user_id uuid, ip inet, user_agent text, device_fingerprint character varying, now timestamp with time zone) IS 'Scores a new session 0-100 with its reasons: new device, new network prefix, new user agent, burst of sessions.
 Definer: compares with all of the user''s sessions, including columns callers cannot read.';
+
+
+--
+-- Name: effective_settings(); Type: FUNCTION; Schema: app; Owner: -
+--
+
+CREATE FUNCTION app.effective_settings() RETURNS TABLE(name text, value text, description text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$ select s.name, app.setting(s.name), s.description from app.settings s order by s.name $$;
+
+
+--
+-- Name: FUNCTION effective_settings(); Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON FUNCTION app.effective_settings() IS 'Every setting with the value this database runs with; the gateway reads it at start.
+Definer: the gateway''s role has no table privileges.';
 
 
 --
@@ -2964,8 +3230,8 @@ begin
     return;
   end if;
   select * into v_user from app.users u where u.id = v_cred.user_id and u.deleted_at is null;
-  select * into v_limit from app.check_mfa_rate_limit(v_user.id, ip, app.setting('mfa_max_attempts', '5')::integer,
-                                                      app.setting('mfa_window_seconds', '900')::integer, now);
+  select * into v_limit from app.check_mfa_rate_limit(v_user.id, ip, app.setting('mfa_max_attempts')::integer,
+                                                      app.setting('mfa_window_seconds')::integer, now);
   if v_limit.limited then
     perform app.record_mfa_attempt(v_user.id, 'webauthn', 'rate_limited', purpose, v_cred.config_id, ip, user_agent, device_fingerprint, now);
     return query select 'rate_limited', null::uuid, null::text, v_limit.retry_after_seconds, null::uuid, null::text, null::text, null::text[], null::timestamptz;
@@ -3049,6 +3315,9 @@ declare
   v_codes text[];
 begin
   perform app.set_request_context(user_id, session_id, ip, user_agent);
+  -- One passkey registration of a user at a time: two at once would each find no
+  -- backup codes and each show a set, the first of which the second replaces.
+  perform from app.users u where u.id = finish_passkey_registration.user_id for no key update;
   perform app_private.assert_live_session(user_id, session_id, now);
   perform app_private.assert_may_manage_mfa(user_id, now);
   if not app_private.take_webauthn_challenge(challenge, 'register', user_id, null, session_id, now) then
@@ -3070,7 +3339,12 @@ begin
     values (user_id, v_config_id, credential_id, public_key, greatest(coalesce(sign_count, 0), 0), coalesce(transports, '{}'),
             coalesce(nullif(left(label, 100), ''), 'Passkey'), device_type, coalesce(backed_up, false), now)
     returning id into v_id;
-  exception when check_violation then
+  exception when unique_violation then
+    -- The same credential registered at this very moment by another request: the
+    -- gateway's answer for 'already_registered', raised so the factor row goes too.
+    raise exception 'This passkey is already registered.' using errcode = 'PT400', detail = 'PASSKEY_ALREADY_REGISTERED',
+      hint = 'Use it to sign in, or register another one.';
+  when check_violation then
     raise exception 'The passkey''s data is not valid.' using errcode = 'PT400', detail = 'INVALID_INPUT',
       hint = 'Labels are 1 to 100 characters without control characters.';
   end;
@@ -3258,13 +3532,14 @@ begin
   end if;
   if presented is not null and char_length(presented) between 16 and 128 then
     update app_private.device_cookies d
-       set last_used_at = now, expires_at = now + make_interval(days => app.setting('device_cookie_days', '180')::integer)
+       set last_used_at = now, expires_at = now + make_interval(days => app.setting('device_cookie_days')::integer)
      where d.token_hash = app_private.token_hash(presented) and d.user_id = issue_device_cookie.user_id
        and d.revoked_at is null and d.expires_at > now;
     if found then
       return presented;
     end if;
   end if;
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('device_cookies:' || issue_device_cookie.user_id::text, 0));
   -- Expired and revoked cookies go, and live ones beyond the newest (limit - 1),
   -- to make room for the new one.
   delete from app_private.device_cookies d
@@ -3273,11 +3548,11 @@ begin
           or d.token_hash in (select k.token_hash from app_private.device_cookies k
                                where k.user_id = issue_device_cookie.user_id and k.expires_at > now and k.revoked_at is null
                                order by coalesce(k.last_used_at, k.created_at) desc
-                              offset greatest(app.setting('device_cookies_per_user', '20')::integer - 1, 0)));
+                              offset greatest(app.setting('device_cookies_per_user')::integer - 1, 0)));
   v_token := app_private.new_token();
   insert into app_private.device_cookies (token_hash, user_id, created_at, expires_at)
   values (app_private.token_hash(v_token), issue_device_cookie.user_id, now,
-          now + make_interval(days => app.setting('device_cookie_days', '180')::integer));
+          now + make_interval(days => app.setting('device_cookie_days')::integer));
   return v_token;
 end
 $$;
@@ -3289,7 +3564,7 @@ $$;
 
 COMMENT ON FUNCTION app.issue_device_cookie(user_id uuid, session_id uuid, presented text, now timestamp with time zone) IS 'After a sign-in (a session opened in the last 5 minutes): keeps the device cookie the client presented if it is valid for
 this user (sliding expiry), else issues a new one (returned once, stored hashed), deletes the account''s expired and revoked
-ones, and keeps at most dwaybank.device_cookies_per_user (20) live ones, the most recently used.
+ones, and keeps at most dwaybank.device_cookies_per_user (20) live ones, the most recently used (under a per-user lock, so parallel sign-ins keep the cap).
 Definer: writes app_private.device_cookies, which no API role may touch.';
 
 
@@ -3422,6 +3697,11 @@ begin
     return;
   end if;
   perform app.set_request_context(v_login.user_id, null, ip, user_agent);
+  -- Staff powers need aal2, which a remembered device (aal1) never gives: the pending sign-in stays open for the factor.
+  if exists (select from app.users u where u.id = v_login.user_id and u.role in ('compliance_officer', 'admin')) then
+    return query select 'factor_required', null::uuid, null::text, null::integer, null::uuid, null::text, null::text, null::text[], null::timestamptz;
+    return;
+  end if;
   select d.* into v_device from app.trusted_devices d
     join app_private.trusted_device_tokens t on t.device_id = d.id
    where t.token_hash = app_private.token_hash(coalesce(device_token, ''))
@@ -3449,7 +3729,8 @@ $$;
 --
 
 COMMENT ON FUNCTION app.login_with_trusted_device(login_id uuid, device_token text, device_fingerprint text, ip inet, user_agent text, device_name text, now timestamp with time zone) IS 'Completes a pending sign-in from a remembered device (token hash, same user and device fingerprint, not expired or revoked): an aal1 session with amr {pwd,trusted_device}.
-Definer: reads device token hashes in app_private.';
+Staff accounts get factor_required (their powers need aal2) and the pending sign-in stays open for the second factor.
+Definer: reads app_private (pending sign-ins, device token hashes) and opens the session.';
 
 
 --
@@ -3463,11 +3744,14 @@ CREATE FUNCTION app.logout(session_id uuid, ip inet DEFAULT NULL::inet, user_age
 declare
   v_user_id uuid;
 begin
-  update app.user_sessions s set revoked_at = now(), revoked_reason = 'logout'
+  update app.user_sessions s set revoked_at = pg_catalog.now(), revoked_reason = 'logout'
    where s.id = logout.session_id and s.revoked_at is null
    returning s.user_id into v_user_id;
   if v_user_id is not null then
     perform app.set_request_context(v_user_id, logout.session_id, ip, user_agent);
+    -- What the session asked for (an e-mail change) ends with it.
+    update app_private.account_tokens t set revoked_at = pg_catalog.now()
+     where t.session_id = logout.session_id and t.consumed_at is null and t.revoked_at is null;
     perform audit.log_event('auth.logout', v_user_id, jsonb_build_object('session_id', logout.session_id));
   end if;
   return v_user_id is not null;
@@ -3479,7 +3763,7 @@ $$;
 -- Name: FUNCTION logout(session_id uuid, ip inet, user_agent text); Type: COMMENT; Schema: app; Owner: -
 --
 
-COMMENT ON FUNCTION app.logout(session_id uuid, ip inet, user_agent text) IS 'Ends one session at once. Definer: writes revocation columns.';
+COMMENT ON FUNCTION app.logout(session_id uuid, ip inet, user_agent text) IS 'Ends one session at once, and the e-mail change it asked for. Definer: writes revocation columns and token rows.';
 
 
 --
@@ -3669,7 +3953,7 @@ begin
     update app.user_sessions s
        set rotation_counter = v_current + 1,
            last_activity_at = now,
-           idle_expires_at = least(s.expires_at, now + make_interval(mins => app.setting('session_idle_minutes', '30')::integer)),
+           idle_expires_at = least(s.expires_at, now + make_interval(mins => app.setting('session_idle_minutes')::integer)),
            is_suspicious = s.is_suspicious or (refresh_session.user_agent is not null and s.user_agent is distinct from left(refresh_session.user_agent, 512)),
            suspicious_reasons = case when refresh_session.user_agent is not null and s.user_agent is distinct from left(refresh_session.user_agent, 512)
                                           and not ('user_agent_changed' = any (s.suspicious_reasons))
@@ -3683,7 +3967,7 @@ begin
         jsonb_build_object('session_id', v_session.id, 'risk_reasons', v_session.suspicious_reasons), 'warning');
     end if;
   elsif v_token.generation = v_current - 1
-        and v_token.superseded_at > now - make_interval(secs => app.setting('refresh_grace_seconds', '10')::integer) then
+        and v_token.superseded_at > now - make_interval(secs => app.setting('refresh_grace_seconds')::integer) then
     v_next := app_private.successor_token(refresh_session.token);
   else
     update app.user_sessions s set revoked_at = now, revoked_reason = 'refresh_token_reuse' where s.id = v_session.id;
@@ -3774,14 +4058,14 @@ begin
     raise exception 'This verification takes no more documents.' using errcode = 'PT409', detail = 'KYC_INVALID_TRANSITION',
       hint = 'Documents are uploaded while a verification is pending or needs resubmission.';
   end if;
-  if size_bytes is null or size_bytes > app.setting('kyc_max_document_bytes', '10485760')::integer then
+  if size_bytes is null or size_bytes > app.setting('kyc_max_document_bytes')::integer then
     raise exception 'The document is too large.' using errcode = 'PT413', detail = 'PAYLOAD_TOO_LARGE',
       hint = 'Upload at most 10 MiB.';
   end if;
   if (select count(*) from app.kyc_documents d where d.kyc_record_id = v_rec.id)
-       >= app.setting('kyc_max_documents_per_verification', '10')::integer
+       >= app.setting('kyc_max_documents_per_verification')::integer
      or (select count(*) from app.kyc_documents d where d.user_id = register_kyc_document.user_id)
-       >= app.setting('kyc_max_documents_per_user', '30')::integer then
+       >= app.setting('kyc_max_documents_per_user')::integer then
     raise exception 'Too many documents.' using errcode = 'PT409', detail = 'KYC_DOCUMENT_LIMIT',
       hint = 'A verification takes at most 10 documents; contact support if you need more.';
   end if;
@@ -3897,12 +4181,21 @@ begin
     return query select 'already_requested', v_recovery.id, v_recovery.not_before;
     return;
   end if;
-  insert into app.account_recoveries (user_id, reason, requested_at, not_before)
-  values (v_login.user_id, left(nullif(reason, ''), 500), now,
-          now + make_interval(hours => app.setting('recovery_wait_hours', '72')::integer))
-  returning * into v_recovery;
+  begin
+    -- not_before is the earliest completion; the second approval moves it to approval + the waiting period.
+    insert into app.account_recoveries (user_id, reason, requested_at, not_before)
+    values (v_login.user_id, left(nullif(reason, ''), 500), now,
+            now + make_interval(hours => app.setting('recovery_wait_hours')::integer))
+    returning * into v_recovery;
+  exception when unique_violation then
+    -- Another request opened one between our look and our insert (it has committed: the insert waited for it).
+    select * into v_recovery from app.account_recoveries r where r.user_id = v_login.user_id and r.status in ('pending', 'approved');
+    return query select 'already_requested', v_recovery.id, v_recovery.not_before;
+    return;
+  end;
   perform app_private.queue_email(v_login.user_id, 'account_recovery_requested',
-    jsonb_build_object('recovery_id', v_recovery.id, 'not_before', v_recovery.not_before), now);
+    jsonb_build_object('recovery_id', v_recovery.id, 'not_before', v_recovery.not_before)
+      || app_private.recovery_cancel_link(v_login.user_id, now), now);
   perform audit.log_event('account.recovery.requested', v_login.user_id,
     jsonb_build_object('recovery_id', v_recovery.id, 'not_before', v_recovery.not_before), 'warning');
   return query select 'ok', v_recovery.id, v_recovery.not_before;
@@ -3914,8 +4207,8 @@ $$;
 -- Name: FUNCTION request_account_recovery(login_id uuid, reason text, ip inet, user_agent text, now timestamp with time zone); Type: COMMENT; Schema: app; Owner: -
 --
 
-COMMENT ON FUNCTION app.request_account_recovery(login_id uuid, reason text, ip inet, user_agent text, now timestamp with time zone) IS 'Starts an account recovery for a customer who passed the password step (login_id = the mfa_token''s jti, consumed) but lost every factor.
-Returns ok, already_requested or invalid_token. Definer: reads pending sign-ins in app_private.';
+COMMENT ON FUNCTION app.request_account_recovery(login_id uuid, reason text, ip inet, user_agent text, now timestamp with time zone) IS 'Starts an account recovery for a customer who passed the password step (login_id = the mfa_token''s jti, consumed) but lost every factor; the notice to the verified address carries a cancel link.
+not_before is the earliest completion: the waiting period runs from the second approval. Returns ok, already_requested (also to the loser of two requests at once) or invalid_token. Definer: reads pending sign-ins in app_private.';
 
 
 --
@@ -3947,13 +4240,13 @@ begin
   end if;
   select count(*) into v_sent from app_private.account_tokens t
    where t.user_id = request_email_change.user_id and t.purpose = 'email_change' and t.created_at > now - interval '1 hour';
-  if v_sent >= app.setting('email_change_limit', '5')::integer then
+  if v_sent >= app.setting('email_change_limit')::integer then
     perform audit.log_event('account.email_change.throttled', user_id, jsonb_build_object('sent', v_sent), 'warning');
     return query select 'rate_limited', null::timestamptz, 3600;
     return;
   end if;
   select * into v_token from app_private.issue_account_token(user_id, 'email_change', new_email,
-    make_interval(hours => app.setting('email_change_hours', '24')::integer), now);
+    make_interval(hours => app.setting('email_change_hours')::integer), now, session_id);
   if exists (select from app.users u where u.email = new_email::extensions.citext and u.deleted_at is null) then
     -- Same answer, but nothing is sent: the change could never be confirmed.
     update app_private.account_tokens t set revoked_at = now where t.token_hash = app_private.token_hash(v_token.token);
@@ -3977,7 +4270,7 @@ $_$;
 -- Name: FUNCTION request_email_change(user_id uuid, session_id uuid, new_email text, ip inet, user_agent text, now timestamp with time zone); Type: COMMENT; Schema: app; Owner: -
 --
 
-COMMENT ON FUNCTION app.request_email_change(user_id uuid, session_id uuid, new_email text, ip inet, user_agent text, now timestamp with time zone) IS 'Starts an e-mail change: needs a step-up; sends a confirmation link (24 hours, single use) to the new address and a notice to the current one, which keeps working until the change is confirmed.
+COMMENT ON FUNCTION app.request_email_change(user_id uuid, session_id uuid, new_email text, ip inet, user_agent text, now timestamp with time zone) IS 'Starts an e-mail change: needs a step-up; sends a confirmation link (24 hours, single use, valid only while the asking session lives) to the new address and a notice to the current one, which keeps working until the change is confirmed.
 Raises STEP_UP_REQUIRED, INVALID_EMAIL, EMAIL_UNCHANGED. Definer: writes token hashes and the outbox.';
 
 
@@ -3991,8 +4284,9 @@ CREATE FUNCTION app.request_password_reset(email text, ip inet DEFAULT NULL::ine
     AS $$
 declare
   v_fp text := app_private.fingerprint(left(coalesce(request_password_reset.email, ''), 320));
-  v_window integer := app.setting('password_reset_window_seconds', '3600')::integer;
+  v_window integer := app.setting('password_reset_window_seconds')::integer;
   v_since timestamptz := now - make_interval(secs => v_window);
+  v_net inet := app_private.throttle_key(request_password_reset.ip);
   v_count integer;
   v_oldest timestamptz;
   v_retry integer := 0;
@@ -4000,16 +4294,20 @@ declare
   v_token record;
 begin
   perform app.set_request_context(null, null, ip, user_agent);
+  perform pg_advisory_xact_lock(hashtextextended('password_reset:address:' || v_fp, 0));
+  if v_net is not null then
+    perform pg_advisory_xact_lock(hashtextextended('password_reset:client:' || v_net::text, 0));
+  end if;
   select count(*), min(r.created_at) into v_count, v_oldest from app_private.account_requests r
    where r.kind = 'password_reset' and r.email_fingerprint = v_fp and r.created_at > v_since;
-  if v_count >= app.setting('password_reset_address_limit', '3')::integer then
+  if v_count >= app.setting('password_reset_address_limit')::integer then
     v_retry := ceil(extract(epoch from (v_oldest + make_interval(secs => v_window) - now)))::integer;
   end if;
-  if ip is not null then
+  if v_net is not null then
     select count(*), min(r.created_at) into v_count, v_oldest from app_private.account_requests r
-     where r.kind = 'password_reset' and r.ip = request_password_reset.ip and r.created_at > v_since;
+     where r.kind = 'password_reset' and r.ip <<= v_net and r.created_at > v_since;
     -- Defaults to the sign-in throttle's limit (lifted for test traffic, which all comes from one address).
-    if v_count >= app.setting('password_reset_ip_limit', app.setting('ip_failure_limit', '50'))::integer then
+    if v_count >= coalesce(app.setting('password_reset_ip_limit'), app.setting('ip_failure_limit'))::integer then
       v_retry := greatest(v_retry, ceil(extract(epoch from (v_oldest + make_interval(secs => v_window) - now)))::integer);
     end if;
   end if;
@@ -4018,7 +4316,8 @@ begin
     return query select 'rate_limited', greatest(1, v_retry);
     return;
   end if;
-  insert into app_private.account_requests (kind, email_fingerprint, ip, created_at) values ('password_reset', v_fp, ip, now);
+  -- Stored as the throttle counts it (an IPv6 client's /64, an IPv4-mapped address as IPv4), so every form of one client matches.
+  insert into app_private.account_requests (kind, email_fingerprint, ip, created_at) values ('password_reset', v_fp, v_net, now);
 
   select * into v_user from app.users u
    where u.email = left(coalesce(request_password_reset.email, ''), 320)::extensions.citext and u.deleted_at is null;
@@ -4028,7 +4327,7 @@ begin
   else
     perform app.set_request_context(v_user.id, null, ip, user_agent);
     select * into v_token from app_private.issue_account_token(v_user.id, 'password_reset', v_user.email::text,
-      make_interval(mins => app.setting('password_reset_minutes', '30')::integer), now);
+      make_interval(mins => app.setting('password_reset_minutes')::integer), now);
     perform app_private.queue_email(v_user.id, 'password_reset',
       jsonb_build_object('token', v_token.token, 'expires_at', v_token.expires_at), now);
     perform audit.log_event('account.password_reset.requested', v_user.id,
@@ -4044,7 +4343,8 @@ $$;
 --
 
 COMMENT ON FUNCTION app.request_password_reset(email text, ip inet, user_agent text, now timestamp with time zone) IS 'Sends a password reset link (30 minutes, single use; a newer request invalidates the older link) if the address has an active account.
-Answers `accepted` either way; `rate_limited` after 3 requests per address or 50 (dwaybank.ip_failure_limit) per client address in an hour, counted alike for unknown addresses.
+Answers `accepted` either way; `rate_limited` after 3 requests per address or 50 (dwaybank.ip_failure_limit) per client network (an IPv6 client by its /64) in an hour,
+counted alike for unknown addresses, under a lock on the address and the network so that requests sent together cannot pass the limits.
 Definer: writes token hashes and the outbox.';
 
 
@@ -4058,7 +4358,7 @@ CREATE FUNCTION app.resend_email_verification(user_id uuid, session_id uuid, ip 
     AS $$
 declare
   v_user app.users;
-  v_window integer := app.setting('email_verification_window_seconds', '3600')::integer;
+  v_window integer := app.setting('email_verification_window_seconds')::integer;
   v_sent integer;
   v_oldest timestamptz;
 begin
@@ -4072,7 +4372,7 @@ begin
   select count(*), min(t.created_at) into v_sent, v_oldest from app_private.account_tokens t
    where t.user_id = resend_email_verification.user_id and t.purpose = 'email_verification'
      and t.created_at > now - make_interval(secs => v_window);
-  if v_sent >= app.setting('email_verification_limit', '3')::integer then
+  if v_sent >= app.setting('email_verification_limit')::integer then
     perform audit.log_event('account.email_verification.throttled', user_id, jsonb_build_object('sent', v_sent), 'warning');
     return query select 'rate_limited', null::timestamptz,
       greatest(1, ceil(extract(epoch from (v_oldest + make_interval(secs => v_window) - now))))::integer;
@@ -4117,12 +4417,10 @@ begin
   perform app.set_request_context(v_token.user_id, null, ip, user_agent);
   -- Raises WEAK_PASSWORD, which rolls back and keeps the token usable.
   perform app_private.set_password(v_token.user_id, new_password, now);
-  -- Every session and remembered device ends; the second factor stays, so the
-  -- next sign-in still asks for it.
-  v_revoked := api.revoke_user_sessions(v_token.user_id, 'password_reset');
+  -- Every session, remembered device and pending e-mailed link (an e-mail change
+  -- above all) ends; the second factor stays, so the next sign-in still asks for it.
+  v_revoked := app_private.revoke_sessions(v_token.user_id, 'password_reset', null, now);
   perform app_private.revoke_trusted_devices(v_token.user_id, 'password_reset');
-  update app_private.account_tokens t set revoked_at = now
-   where t.user_id = v_token.user_id and t.purpose = 'password_reset' and t.consumed_at is null and t.revoked_at is null;
   perform app_private.queue_email(v_token.user_id, 'password_changed', jsonb_build_object('reason', 'reset', 'at', now), now);
   perform audit.log_event('account.password.reset', v_token.user_id, jsonb_build_object('revoked_sessions', v_revoked), 'warning');
   return query select 'ok', v_token.user_id, v_revoked;
@@ -4134,7 +4432,7 @@ $$;
 -- Name: FUNCTION reset_password(token text, new_password text, ip inet, user_agent text, now timestamp with time zone); Type: COMMENT; Schema: app; Owner: -
 --
 
-COMMENT ON FUNCTION app.reset_password(token text, new_password text, ip inet, user_agent text, now timestamp with time zone) IS 'Sets a new password with a reset token (single use), revokes every session and trusted device, and notifies the user. MFA is untouched.
+COMMENT ON FUNCTION app.reset_password(token text, new_password text, ip inet, user_agent text, now timestamp with time zone) IS 'Sets a new password with a reset token (single use), revokes every session, trusted device and pending e-mailed link (e-mail change, other reset links), and notifies the user. MFA is untouched.
 Returns ok, invalid, used, superseded or expired; raises WEAK_PASSWORD. Definer: writes the password hash.';
 
 
@@ -4149,12 +4447,17 @@ CREATE FUNCTION app.revoke_account_session(user_id uuid, session_id uuid, target
 begin
   perform app.set_request_context(user_id, session_id, ip, user_agent);
   perform app_private.assert_live_session(user_id, session_id, now);
+  if target is distinct from session_id then
+    perform app.assert_step_up(now);
+  end if;
   update app.user_sessions s set revoked_at = now, revoked_reason = 'revoked_by_user'
    where s.id = revoke_account_session.target and s.user_id = revoke_account_session.user_id and s.revoked_at is null;
   if not found then
     raise exception 'No live session of yours has this id.' using errcode = 'PT404', detail = 'SESSION_NOT_FOUND',
       hint = 'List your sessions with GET /auth/sessions.';
   end if;
+  update app_private.account_tokens t set revoked_at = now
+   where t.session_id = revoke_account_session.target and t.consumed_at is null and t.revoked_at is null;
   perform audit.log_event('session.revoked', user_id, jsonb_build_object('session_id', target));
   return true;
 end
@@ -4165,7 +4468,7 @@ $$;
 -- Name: FUNCTION revoke_account_session(user_id uuid, session_id uuid, target uuid, ip inet, user_agent text, now timestamp with time zone); Type: COMMENT; Schema: app; Owner: -
 --
 
-COMMENT ON FUNCTION app.revoke_account_session(user_id uuid, session_id uuid, target uuid, ip inet, user_agent text, now timestamp with time zone) IS 'Signs out one session of the caller (from the account page). Definer: writes revocation columns.';
+COMMENT ON FUNCTION app.revoke_account_session(user_id uuid, session_id uuid, target uuid, ip inet, user_agent text, now timestamp with time zone) IS 'Signs out one session of the caller (from the account page); another session than the current one needs a step-up. Definer: writes revocation columns.';
 
 
 --
@@ -4312,19 +4615,19 @@ COMMENT ON FUNCTION app.set_user_role(email text, role text) IS 'Grants a role (
 
 
 --
--- Name: setting(text, text); Type: FUNCTION; Schema: app; Owner: -
+-- Name: setting(text); Type: FUNCTION; Schema: app; Owner: -
 --
 
-CREATE FUNCTION app.setting(name text, fallback text) RETURNS text
+CREATE FUNCTION app.setting(name text) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN COALESCE(NULLIF(current_setting(('dwaybank.'::text || name), true), ''::text), fallback);
+    RETURN COALESCE(NULLIF(current_setting(('dwaybank.'::text || name), true), ''::text), CASE name WHEN 'audit_backdate_tolerance_seconds'::text THEN '3600'::text WHEN 'audit_retention_months'::text THEN '84'::text WHEN 'bcrypt_cost'::text THEN '12'::text WHEN 'device_cookie_days'::text THEN '180'::text WHEN 'device_cookies_per_user'::text THEN '20'::text WHEN 'email_change_hours'::text THEN '24'::text WHEN 'email_change_limit'::text THEN '5'::text WHEN 'email_verification_hours'::text THEN '24'::text WHEN 'email_verification_limit'::text THEN '3'::text WHEN 'email_verification_window_seconds'::text THEN '3600'::text WHEN 'erasure_grace_days'::text THEN '30'::text WHEN 'ip_failure_limit'::text THEN '50'::text WHEN 'ip_failure_window_minutes'::text THEN '15'::text WHEN 'kyc_match_threshold'::text THEN '80'::text WHEN 'kyc_max_document_bytes'::text THEN '10485760'::text WHEN 'kyc_max_documents_per_user'::text THEN '30'::text WHEN 'kyc_max_documents_per_verification'::text THEN '10'::text WHEN 'kyc_name_similarity'::text THEN '0.45'::text WHEN 'kyc_renewal_days'::text THEN '30'::text WHEN 'kyc_retention_years'::text THEN '5'::text WHEN 'lockout_threshold'::text THEN '5'::text WHEN 'mfa_attempt_retention_days'::text THEN '365'::text WHEN 'mfa_challenge_limit'::text THEN '5'::text WHEN 'mfa_challenge_retention_days'::text THEN '7'::text WHEN 'mfa_code_max_tries'::text THEN '5'::text WHEN 'mfa_code_minutes'::text THEN '10'::text WHEN 'mfa_login_minutes'::text THEN '5'::text WHEN 'mfa_max_attempts'::text THEN '5'::text WHEN 'mfa_window_seconds'::text THEN '900'::text WHEN 'outbox_retention_days'::text THEN '30'::text WHEN 'password_reset_address_limit'::text THEN '3'::text WHEN 'password_reset_minutes'::text THEN '30'::text WHEN 'password_reset_window_seconds'::text THEN '3600'::text WHEN 'phone_change_limit'::text THEN '5'::text WHEN 'phone_change_minutes'::text THEN '10'::text WHEN 'recovery_cancel_days'::text THEN '30'::text WHEN 'recovery_wait_hours'::text THEN '72'::text WHEN 'refresh_grace_seconds'::text THEN '10'::text WHEN 'session_absolute_hours'::text THEN '12'::text WHEN 'session_burst_limit'::text THEN '5'::text WHEN 'session_idle_minutes'::text THEN '30'::text WHEN 'session_retention_days'::text THEN '90'::text WHEN 'signup_ip_limit'::text THEN '10'::text WHEN 'signup_ip_window_minutes'::text THEN '60'::text WHEN 'step_up_minutes'::text THEN '10'::text WHEN 'suspicious_threshold'::text THEN '50'::text WHEN 'trusted_device_days'::text THEN '30'::text WHEN 'trusted_proxy_hops'::text THEN '0'::text WHEN 'webauthn_challenge_minutes'::text THEN '5'::text ELSE NULL::text END);
 
 
 --
--- Name: FUNCTION setting(name text, fallback text); Type: COMMENT; Schema: app; Owner: -
+-- Name: FUNCTION setting(name text); Type: COMMENT; Schema: app; Owner: -
 --
 
-COMMENT ON FUNCTION app.setting(name text, fallback text) IS 'A dwaybank.* setting, or the default when it is unset.';
+COMMENT ON FUNCTION app.setting(name text) IS 'A dwaybank.* setting: the database''s value (ALTER DATABASE ... SET dwaybank.<name>) or its default in app.settings (this body is compiled from that table by app_private.compile_setting_reader). Null for a name without either.';
 
 
 --
@@ -4339,6 +4642,8 @@ declare
   v_user_id uuid;
   v_referrer uuid;
   v_hash text;
+  v_registered boolean;
+  v_retry integer;
 begin
   perform app.set_request_context(null, null, ip, user_agent);
   perform app.assert_password_policy(password);
@@ -4355,24 +4660,43 @@ begin
         hint = 'Check the code, or sign up without one.';
     end if;
   end if;
+
+  -- One sign-up of an address at a time: the look-up below and the insert after it hold.
+  perform pg_advisory_xact_lock(hashtextextended('app.signup:' || lower(signup.email), 0));
+  v_registered := exists (select from app.users u where u.email = signup.email::extensions.citext and u.deleted_at is null);
+  begin
+    insert into app.users (email, phone, country_code, first_name, last_name, referred_by)
+    values (case when v_registered then 'signup-probe-' || gen_random_uuid() || '@signup.invalid' else signup.email end,
+            nullif(signup.phone, ''), upper(nullif(signup.country_code, '')), nullif(signup.first_name, ''),
+            nullif(signup.last_name, ''), v_referrer)
+    returning id into v_user_id;
+    if v_registered then
+      -- The profile passed every constraint: undo the throwaway row (and what its triggers wrote).
+      raise exception using errcode = 'DWB01';
+    end if;
+  exception
+    when sqlstate 'DWB01' then
+      v_user_id := null;
+    when check_violation or foreign_key_violation or string_data_right_truncation or not_null_violation then
+      raise exception 'A profile field is not valid.' using errcode = 'PT400', detail = 'INVALID_PROFILE',
+        hint = 'Phone numbers are E.164 (+4915112345678), countries ISO 3166-1 alpha-2 (DE), names 1 to 100 characters.';
+  end;
+
+  -- Valid: now it costs a bcrypt hash, so it counts against the client's sign-up limit.
+  if ip is not null then
+    v_retry := app_private.count_signup(ip, now());
+    if v_retry > 0 then
+      raise sqlstate 'PGRST' using
+        message = '{"code":"TOO_MANY_REQUESTS","message":"Too many sign-ups from this network.","hint":"Wait for the time in Retry-After before trying again."}',
+        detail = format('{"status":429,"headers":{"Retry-After":"%s"}}', v_retry);
+    end if;
+  end if;
   v_hash := app_private.hash_password(password);
-  if exists (select from app.users u where u.email = signup.email::extensions.citext and u.deleted_at is null) then
+  if v_registered then
     -- Same answer, same work as a new account: sign-up never reveals that an address is registered.
     perform audit.log_event('auth.signup.duplicate', null, jsonb_build_object('email', app_private.fingerprint(signup.email)), 'info');
     return gen_random_uuid();
   end if;
-  begin
-    insert into app.users (email, phone, country_code, first_name, last_name, referred_by)
-    values (signup.email, nullif(signup.phone, ''), upper(nullif(signup.country_code, '')), nullif(signup.first_name, ''),
-            nullif(signup.last_name, ''), v_referrer)
-    returning id into v_user_id;
-  exception
-    when check_violation or foreign_key_violation or string_data_right_truncation then
-      raise exception 'A profile field is not valid.' using errcode = 'PT400', detail = 'INVALID_PROFILE',
-        hint = 'Phone numbers are E.164 (+4915112345678), countries ISO 3166-1 alpha-2 (DE), names 1 to 100 characters.';
-    when unique_violation then
-      return gen_random_uuid();  -- a concurrent sign-up of the same address won
-  end;
   perform app.set_request_context(v_user_id, null, ip, user_agent);
   insert into app_private.user_secrets (user_id, password_hash) values (v_user_id, v_hash);
   update app.users set password_changed_at = now() where id = v_user_id;
@@ -4386,7 +4710,8 @@ $_$;
 -- Name: FUNCTION signup(email text, password text, phone text, country_code text, first_name text, last_name text, referral_code text, ip inet, user_agent text); Type: COMMENT; Schema: app; Owner: -
 --
 
-COMMENT ON FUNCTION app.signup(email text, password text, phone text, country_code text, first_name text, last_name text, referral_code text, ip inet, user_agent text) IS 'Creates an account. Definer: writes the password hash into app_private.';
+COMMENT ON FUNCTION app.signup(email text, password text, phone text, country_code text, first_name text, last_name text, referral_code text, ip inet, user_agent text) IS 'Creates an account. Answers a registered address exactly as a new one (same validation, same bcrypt, a random id); counts sign-ups per client (429 past dwaybank.signup_ip_limit).
+Definer: writes the password hash into app_private.';
 
 
 --
@@ -4598,7 +4923,7 @@ begin
   if app.session_activity_due(v_session, update_session_activity.user_agent) and current_setting('transaction_read_only') = 'off' then
     update app.user_sessions s
        set last_activity_at = now(),
-           idle_expires_at = least(s.expires_at, now() + make_interval(mins => app.setting('session_idle_minutes', '30')::integer)),
+           idle_expires_at = least(s.expires_at, now() + make_interval(mins => app.setting('session_idle_minutes')::integer)),
            is_suspicious = s.is_suspicious or v_ua_changed,
            suspicious_score = case when v_ua_changed then least(100, s.suspicious_score + 50) else s.suspicious_score end,
            suspicious_reasons = case when v_ua_changed then s.suspicious_reasons || 'user_agent_changed'::text else s.suspicious_reasons end
@@ -4768,17 +5093,17 @@ declare
   v_partitions integer;
 begin
   delete from app.mfa_verification_attempts a
-   where a.created_at < now - make_interval(days => app.setting('mfa_attempt_retention_days', '365')::integer);
+   where a.created_at < now - make_interval(days => app.setting('mfa_attempt_retention_days')::integer);
   get diagnostics v_attempts = row_count;
   delete from app_private.mfa_challenges c
-   where c.expires_at < now - make_interval(days => app.setting('mfa_challenge_retention_days', '7')::integer);
+   where c.expires_at < now - make_interval(days => app.setting('mfa_challenge_retention_days')::integer);
   get diagnostics v_challenges = row_count;
   delete from app_private.mfa_logins l
-   where l.expires_at < now - make_interval(days => app.setting('mfa_challenge_retention_days', '7')::integer);
+   where l.expires_at < now - make_interval(days => app.setting('mfa_challenge_retention_days')::integer);
   get diagnostics v_logins = row_count;
   delete from app_private.outbox o
    where (o.sent_at is not null or o.attempts >= 10)
-     and o.created_at < now - make_interval(days => app.setting('outbox_retention_days', '30')::integer);
+     and o.created_at < now - make_interval(days => app.setting('outbox_retention_days')::integer);
   get diagnostics v_outbox = row_count;
   delete from app_private.device_cookies d
    where d.expires_at <= now or d.revoked_at is not null;
@@ -4847,12 +5172,13 @@ $$;
 --
 
 CREATE FUNCTION app_private.assert_may_manage_mfa(user_id uuid, now timestamp with time zone) RETURNS void
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
 declare
   v_session_user uuid;
 begin
+  perform from app.users u where u.id = assert_may_manage_mfa.user_id for no key update;
   v_session_user := app_private.assert_recent_auth(
     exists (select from app.mfa_configs c where c.user_id = assert_may_manage_mfa.user_id and c.status = 'active'), now);
   if v_session_user is distinct from user_id then
@@ -4896,7 +5222,7 @@ begin
     raise exception 'The session of this token has ended.' using errcode = 'PT401', detail = 'SESSION_ENDED',
       hint = 'Sign in again.';
   end if;
-  if v_session.auth_time < now - make_interval(mins => app.setting('step_up_minutes', '10')::integer)
+  if v_session.auth_time < now - make_interval(mins => app.setting('step_up_minutes')::integer)
      or (require_aal2 and v_session.aal <> 'aal2') then
     raise exception 'This action needs a recent sign-in with your second factor.' using errcode = 'PT403', detail = 'STEP_UP_REQUIRED',
       hint = 'Confirm with a code (POST /auth/mfa/step-up), or sign in again, then retry within 10 minutes.';
@@ -4945,6 +5271,22 @@ $$;
 
 
 --
+-- Name: assert_writable(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.assert_writable() RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  if pg_catalog.current_setting('transaction_read_only') = 'on' then
+    raise exception 'This call changes data.' using errcode = 'PT405', detail = 'METHOD_NOT_ALLOWED', hint = 'Use POST.';
+  end if;
+end
+$$;
+
+
+--
 -- Name: backup_code_hash(text); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -4959,7 +5301,7 @@ CREATE FUNCTION app_private.backup_code_hash(code text) RETURNS bytea
 
 CREATE FUNCTION app_private.bcrypt_cost() RETURNS integer
     LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN GREATEST(4, LEAST(31, (app.setting('bcrypt_cost'::text, '12'::text))::integer));
+    RETURN GREATEST(4, LEAST(31, (app.setting('bcrypt_cost'::text))::integer));
 
 
 --
@@ -4972,7 +5314,7 @@ CREATE FUNCTION app_private.check_challenge(config_id uuid, code text, now times
     AS $$
 declare
   v_challenge app_private.mfa_challenges;
-  v_max integer := app.setting('mfa_code_max_tries', '5')::integer;
+  v_max integer := app.setting('mfa_code_max_tries')::integer;
 begin
   select * into v_challenge from app_private.mfa_challenges c
    where c.config_id = check_challenge.config_id and c.consumed_at is null
@@ -5011,8 +5353,10 @@ declare
   v_outcome text;
   v_left integer;
 begin
-  select * into v_limit from app.check_mfa_rate_limit(user_id, ip, app.setting('mfa_max_attempts', '5')::integer,
-                                                      app.setting('mfa_window_seconds', '900')::integer, now);
+  -- One check of this user's factors at a time: the count of recent failures below holds until this one is recorded.
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('mfa_factor:' || check_factor.user_id::text, 0));
+  select * into v_limit from app.check_mfa_rate_limit(user_id, ip, app.setting('mfa_max_attempts')::integer,
+                                                      app.setting('mfa_window_seconds')::integer, now);
   select * into v_config from app.mfa_configs c
    where c.user_id = check_factor.user_id and c.method = check_factor.method and c.status = 'active';
   if v_limit.limited then
@@ -5058,6 +5402,13 @@ $$;
 
 
 --
+-- Name: FUNCTION check_factor(user_id uuid, method text, code text, step bigint, purpose text, ip inet, user_agent text, device_fingerprint text, now timestamp with time zone); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.check_factor(user_id uuid, method text, code text, step bigint, purpose text, ip inet, user_agent text, device_fingerprint text, now timestamp with time zone) IS 'Checks a TOTP step, a backup code or a sent code for a sign-in or step-up, at most dwaybank.mfa_max_attempts failures per user (and per client network) in the window, counted under a per-user lock.';
+
+
+--
 -- Name: close_recovery(uuid, text, uuid, text, timestamp with time zone); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -5076,6 +5427,8 @@ begin
     raise exception 'This recovery is not open.' using errcode = 'PT409', detail = 'RECOVERY_NOT_PENDING',
       hint = 'It was already completed, cancelled or rejected.';
   end if;
+  update app_private.account_tokens t set revoked_at = now
+   where t.user_id = v_recovery.user_id and t.purpose = 'recovery_cancel' and t.consumed_at is null and t.revoked_at is null;
   perform app_private.queue_email(v_recovery.user_id, 'account_recovery_' || close_recovery.status,
     jsonb_build_object('recovery_id', v_recovery.id), now);
   perform audit.log_event('account.recovery.' || close_recovery.status, v_recovery.user_id,
@@ -5083,6 +5436,39 @@ begin
   return v_recovery;
 end
 $$;
+
+
+--
+-- Name: compile_setting_reader(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.compile_setting_reader() RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+  v_case text;
+begin
+  select coalesce(string_agg(format('when %L then %L', s.name, s.default_value), ' ' order by s.name), 'when null then null')
+    into v_case from app.settings s where s.default_value is not null;
+  execute format($sql$
+    create or replace function app.setting(name text) returns text
+      language sql stable parallel safe
+      return coalesce(nullif(pg_catalog.current_setting('dwaybank.' operator(pg_catalog.||) name, true), ''),
+                      case name %s end)
+  $sql$, v_case);
+  comment on function app.setting(text) is
+    'A dwaybank.* setting: the database''s value (ALTER DATABASE ... SET dwaybank.<name>) or its default in app.settings (this body is compiled from that table by app_private.compile_setting_reader). Null for a name without either.';
+  grant execute on function app.setting(text) to anon, authenticated;
+end
+$_$;
+
+
+--
+-- Name: FUNCTION compile_setting_reader(); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.compile_setting_reader() IS 'Rewrites app.setting(name) from the rows of app.settings. Definer: runs DDL as the schema owner when the registry changes.';
 
 
 --
@@ -5101,10 +5487,11 @@ begin
   if not found then
     raise exception 'No account recovery has this id.' using errcode = 'PT404', detail = 'RECOVERY_NOT_FOUND', hint = 'Check the id.';
   end if;
-  if v_recovery.status <> 'approved' then
+  if v_recovery.status <> 'approved' or v_recovery.second_approved_at is null then
     raise exception 'This recovery has not been approved by two staff members.' using errcode = 'PT409', detail = 'RECOVERY_NOT_APPROVED',
       hint = 'Two different staff members must approve it first.';
   end if;
+  -- not_before is set by the second approval (approval + the waiting period).
   if v_recovery.not_before > now then
     raise exception 'The waiting period of this recovery has not ended.' using errcode = 'PT409', detail = 'RECOVERY_WAITING',
       hint = format('Complete it after %s.', v_recovery.not_before);
@@ -5113,7 +5500,10 @@ begin
   delete from app.mfa_configs c where c.user_id = v_recovery.user_id;
   get diagnostics v_factors = row_count;
   perform app_private.revoke_trusted_devices(v_recovery.user_id, 'account_recovery');
-  perform api.revoke_user_sessions(v_recovery.user_id, 'account_recovery');
+  -- Internal revocation: whoever completes it (officer, admin, the scheduler) may end the customer's sessions.
+  perform app_private.revoke_sessions(v_recovery.user_id, 'account_recovery', null, now);
+  update app_private.account_tokens t set revoked_at = now
+   where t.user_id = v_recovery.user_id and t.purpose = 'recovery_cancel' and t.consumed_at is null and t.revoked_at is null;
   update app_private.mfa_logins l set consumed_at = now where l.user_id = v_recovery.user_id and l.consumed_at is null;
   update app.account_recoveries r set status = 'completed', closed_at = now, closed_by = by_user
    where r.id = v_recovery.id
@@ -5124,6 +5514,22 @@ begin
   return v_recovery;
 end
 $$;
+
+
+--
+-- Name: throttle_key(inet); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.throttle_key(ip inet) RETURNS inet
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN CASE WHEN ((family(ip) = 6) AND (ip <<= '::ffff:0.0.0.0/96'::inet)) THEN ('0.0.0.0'::inet + ((host(ip))::inet - '::ffff:0.0.0.0'::inet)) WHEN (family(ip) = 6) THEN (network(set_masklen(ip, 64)))::inet ELSE set_masklen(ip, 32) END;
+
+
+--
+-- Name: FUNCTION throttle_key(ip inet); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.throttle_key(ip inet) IS 'The key a per-IP throttle counts under: the /64 network of an IPv6 address, the address itself for IPv4 (IPv4-mapped IPv6 counts as IPv4).';
 
 
 --
@@ -5146,8 +5552,51 @@ CREATE FUNCTION app_private.count_ip_failure(ip inet, now timestamp with time zo
     LANGUAGE sql
     BEGIN ATOMIC
  INSERT INTO app_private.ip_login_failures AS f (ip, bucket, failures)
-   VALUES (count_ip_failure.ip, date_trunc('minute'::text, count_ip_failure.now), 1) ON CONFLICT(ip, bucket) DO UPDATE SET failures = (f.failures + 1);
+   VALUES (app_private.throttle_key(count_ip_failure.ip), date_trunc('minute'::text, count_ip_failure.now), 1) ON CONFLICT(ip, bucket) DO UPDATE SET failures = (f.failures + 1);
 END;
+
+
+--
+-- Name: FUNCTION count_ip_failure(ip inet, now timestamp with time zone); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.count_ip_failure(ip inet, now timestamp with time zone) IS 'Counts one failed sign-in from a client (keyed by app_private.throttle_key: an IPv6 client by its /64).';
+
+
+--
+-- Name: count_signup(inet, timestamp with time zone); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.count_signup(ip inet, now timestamp with time zone) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_key inet := app_private.throttle_key(ip);
+  v_window interval := make_interval(mins => app.setting('signup_ip_window_minutes')::integer);
+  v_count integer;
+  v_oldest timestamptz;
+begin
+  -- One client network at a time, so parallel sign-ups cannot all read the count below the limit.
+  perform pg_advisory_xact_lock(hashtextextended('app.count_signup:' || v_key::text, 0));
+  delete from app_private.signup_attempts a where a.ip = v_key and a.bucket <= now - v_window;
+  select coalesce(sum(a.attempts), 0), min(a.bucket) into v_count, v_oldest
+    from app_private.signup_attempts a where a.ip = v_key and a.bucket > now - v_window;
+  if v_count >= app.setting('signup_ip_limit')::integer then
+    return greatest(1, ceil(extract(epoch from (v_oldest + v_window - now))))::integer;
+  end if;
+  insert into app_private.signup_attempts as a (ip, bucket, attempts) values (v_key, date_trunc('minute', now), 1)
+  on conflict on constraint signup_attempts_pkey do update set attempts = a.attempts + 1;
+  return 0;
+end
+$$;
+
+
+--
+-- Name: FUNCTION count_signup(ip inet, now timestamp with time zone); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.count_signup(ip inet, now timestamp with time zone) IS 'Counts one sign-up of a client and returns 0, or the seconds until it may sign up again (not counted) when it is over dwaybank.signup_ip_limit.';
 
 
 --
@@ -5166,10 +5615,12 @@ CREATE TABLE app.mfa_configs (
     confirmed_at timestamp with time zone,
     last_used_at timestamp with time zone,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    phone text,
     CONSTRAINT mfa_configs_confirmed_chk CHECK (((status = 'active'::text) = (confirmed_at IS NOT NULL))),
     CONSTRAINT mfa_configs_device_fingerprint_chk CHECK ((length(device_fingerprint) <= 256)),
     CONSTRAINT mfa_configs_label_chk CHECK ((((length(label) >= 1) AND (length(label) <= 100)) AND (label !~ '[[:cntrl:]]'::text))),
     CONSTRAINT mfa_configs_method_chk CHECK ((method = ANY (ARRAY['totp'::text, 'sms'::text, 'email'::text, 'backup_codes'::text, 'webauthn'::text]))),
+    CONSTRAINT mfa_configs_phone_chk CHECK ((((method = 'sms'::text) = (phone IS NOT NULL)) AND (phone ~ '^\+[1-9][0-9]{6,14}$'::text))),
     CONSTRAINT mfa_configs_status_chk CHECK ((status = ANY (ARRAY['pending'::text, 'active'::text])))
 );
 
@@ -5198,6 +5649,13 @@ COMMENT ON COLUMN app.mfa_configs.last_used_step IS 'TOTP: the last accepted 30-
 
 
 --
+-- Name: COLUMN mfa_configs.phone; Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON COLUMN app.mfa_configs.phone IS 'For an SMS factor: the number its enrolment code was sent to and confirmed at; codes go there, whatever the profile says later.';
+
+
+--
 -- Name: create_challenge(app.mfa_configs, uuid, text, text, timestamp with time zone); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -5206,19 +5664,20 @@ CREATE FUNCTION app_private.create_challenge(config app.mfa_configs, login_id uu
     SET search_path TO ''
     AS $_$
 declare
-  v_window integer := app.setting('mfa_window_seconds', '900')::integer;
+  v_window integer := app.setting('mfa_window_seconds')::integer;
   v_sent integer;
   v_oldest timestamptz;
   v_id uuid;
-  v_expires timestamptz := now + make_interval(mins => app.setting('mfa_code_minutes', '10')::integer);
+  v_expires timestamptz := now + make_interval(mins => app.setting('mfa_code_minutes')::integer);
 begin
   if code !~ '^[0-9]{6}$' or sealed is null or length(sealed) > 2048 then
     raise exception 'The code must be 6 digits and sealed.' using errcode = 'PT400', detail = 'INVALID_INPUT',
       hint = 'The gateway generates and seals the code.';
   end if;
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('mfa_challenge:' || (config).user_id::text, 0));
   select count(*), min(c.created_at) into v_sent, v_oldest from app_private.mfa_challenges c
    where c.user_id = (config).user_id and c.created_at > now - make_interval(secs => v_window);
-  if v_sent >= app.setting('mfa_challenge_limit', '5')::integer then
+  if v_sent >= app.setting('mfa_challenge_limit')::integer then
     return query select 'rate_limited', null::uuid, null::timestamptz,
       greatest(1, ceil(extract(epoch from (v_oldest + make_interval(secs => v_window) - now))))::integer;
     return;
@@ -5229,14 +5688,23 @@ begin
   insert into app_private.mfa_challenges (user_id, config_id, method, login_id, code_hash, created_at, expires_at)
   values ((config).user_id, (config).id, (config).method, login_id, app_private.mfa_code_hash(code), now, v_expires)
   returning id into v_id;
+  -- An SMS code goes to the factor's own number, never to whatever the profile says now.
   insert into app_private.outbox (user_id, channel, template, payload, created_at)
   values ((config).user_id, (config).method, 'mfa_code',
-          jsonb_build_object('challenge_id', v_id, 'expires_at', v_expires, 'sealed', sealed), now);
+          jsonb_build_object('challenge_id', v_id, 'expires_at', v_expires, 'sealed', sealed)
+            || case when (config).method = 'sms' then jsonb_build_object('to', (config).phone) else '{}' end, now);
   perform audit.log_event('mfa.challenge.sent', (config).user_id,
     jsonb_build_object('method', (config).method, 'challenge_id', v_id, 'expires_at', v_expires));
   return query select 'ok', v_id, v_expires, null::integer;
 end
 $_$;
+
+
+--
+-- Name: FUNCTION create_challenge(config app.mfa_configs, login_id uuid, code text, sealed text, now timestamp with time zone); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.create_challenge(config app.mfa_configs, login_id uuid, code text, sealed text, now timestamp with time zone) IS 'Sends a code for a factor, at most dwaybank.mfa_challenge_limit (5) per user in the window; a per-user transaction lock makes the count hold for requests sent together.';
 
 
 --
@@ -5259,9 +5727,9 @@ begin
   values (create_session.user_id, create_session.aal, create_session.amr, now, create_session.ip,
           left(create_session.user_agent, 512), left(create_session.device_fingerprint, 256), left(create_session.device_name, 200),
           now, now,
-          now + make_interval(mins => app.setting('session_idle_minutes', '30')::integer),
-          now + make_interval(hours => app.setting('session_absolute_hours', '12')::integer),
-          v_risk.score >= app.setting('suspicious_threshold', '50')::integer, v_risk.score, v_risk.reasons)
+          now + make_interval(mins => app.setting('session_idle_minutes')::integer),
+          now + make_interval(hours => app.setting('session_absolute_hours')::integer),
+          v_risk.score >= app.setting('suspicious_threshold')::integer, v_risk.score, v_risk.reasons)
   returning * into v_session;
   insert into app_private.refresh_tokens (token_hash, session_id, generation, created_at)
   values (app_private.token_hash(v_token), v_session.id, 0, now);
@@ -5272,6 +5740,56 @@ begin
   return query select v_session.id, v_token, v_session.expires_at;
 end
 $$;
+
+
+--
+-- Name: disable_mfa_method(uuid, text, timestamp with time zone); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.disable_mfa_method(user_id uuid, method text, now timestamp with time zone) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_config app.mfa_configs;
+  v_others integer;
+begin
+  select * into v_config from app.mfa_configs c
+   where c.user_id = disable_mfa_method.user_id and c.method = disable_mfa_method.method
+   for update;
+  if not found then
+    raise exception 'This second factor is not set up.' using errcode = 'PT404', detail = 'MFA_METHOD_NOT_FOUND',
+      hint = 'List the factors with /rpc/get_user_mfa_methods.';
+  end if;
+  select count(*) into v_others from app.mfa_configs c
+   where c.user_id = disable_mfa_method.user_id and c.status = 'active' and c.id <> v_config.id and c.method <> 'backup_codes';
+  if v_config.status = 'active' and v_config.method <> 'backup_codes' and v_others = 0
+     and app.mfa_policy_required(disable_mfa_method.user_id) then
+    raise exception 'The account''s policy requires a second factor; this is the last one.' using errcode = 'PT409',
+      detail = 'MFA_REQUIRED_BY_POLICY', hint = 'Set up another factor first, then remove this one.';
+  end if;
+  delete from app.mfa_configs c where c.id = v_config.id;
+  -- Backup codes only back up another factor: they go with the last one.
+  if v_others = 0 then
+    delete from app.mfa_configs c where c.user_id = disable_mfa_method.user_id and c.method = 'backup_codes';
+  end if;
+  perform app_private.revoke_trusted_devices(disable_mfa_method.user_id, 'mfa_changed');
+  if v_config.status = 'active' then
+    perform app_private.queue_email(disable_mfa_method.user_id, 'mfa_disabled',
+      jsonb_build_object('method', v_config.method, 'last_factor', v_others = 0 and v_config.method <> 'backup_codes', 'at', now), now);
+  end if;
+  perform audit.log_event('mfa.disabled', disable_mfa_method.user_id,
+    jsonb_build_object('method', v_config.method, 'config_id', v_config.id, 'by', app.caller_role(), 'last_factor', v_others = 0), 'warning');
+  return true;
+end
+$$;
+
+
+--
+-- Name: FUNCTION disable_mfa_method(user_id uuid, method text, now timestamp with time zone); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.disable_mfa_method(user_id uuid, method text, now timestamp with time zone) IS 'Removes a factor of a user (backup codes go with the last one), forgets trusted devices and tells the user by e-mail. Callers check who may.';
 
 
 --
@@ -5319,11 +5837,13 @@ declare
   v_fk record;
   v_count bigint;
   v_removed jsonb := '{}'::jsonb;
+  v_email_fp text;
 begin
   if exists (select from audit.legal_holds h where h.subject_user_id = erase_user.user_id and h.released_at is null) then
     perform audit.log_event('gdpr.erasure.held', user_id, '{}', 'warning');
     return jsonb_build_object('status', 'held');
   end if;
+  select app_private.fingerprint(u.email::text) into v_email_fp from app.users u where u.id = erase_user.user_id;
   for v_fk in
     select c.conrelid::regclass::text as tbl, a.attname::text as col
     from pg_constraint c
@@ -5343,6 +5863,12 @@ begin
       v_removed := v_removed || jsonb_build_object(v_fk.tbl, v_count);
     end if;
   end loop;
+  -- Password-reset requests are kept by address fingerprint (no user id), with the client address.
+  delete from app_private.account_requests r where r.email_fingerprint = v_email_fp;
+  get diagnostics v_count = row_count;
+  if v_count > 0 then
+    v_removed := v_removed || jsonb_build_object('app_private.account_requests', v_count);
+  end if;
   update app.users u
      set email = 'erased+' || u.id || '@erased.invalid', phone = null, first_name = null, last_name = null,
          date_of_birth = null, country_code = null, last_login_ip = null, last_login_user_agent = null,
@@ -5352,9 +5878,30 @@ begin
   -- readable only by compliance officers (the account can no longer sign in); then purge_kyc_evidence removes it.
   update app_private.account_erasures e set erased_at = erase_user.now where e.user_id = erase_user.user_id;
   perform audit.log_event('gdpr.erased', user_id, jsonb_build_object('removed', v_removed), 'warning');
-  return jsonb_build_object('status', 'erased', 'removed', v_removed);
+  -- Last, so that it covers the entries above too: the trail keeps what happened, but of the addresses and
+  -- user agents of entries where the person acted or was acted upon only keyed fingerprints (audit.entry_hash:
+  -- the chain still verifies).
+  update audit.audit_log a
+     set ip_fingerprint = coalesce(app_private.fingerprint(host(a.ip)), a.ip_fingerprint), ip = null,
+         user_agent_fingerprint = coalesce(app_private.fingerprint(a.user_agent), a.user_agent_fingerprint), user_agent = null
+   where (a.actor_id = erase_user.user_id or a.subject_user_id = erase_user.user_id
+          -- and entries written in the same request before the person was known (a password-reset request is
+          -- recorded before the address is looked up): the request's other entries name the person
+          or a.request_id in (select b.request_id from audit.audit_log b
+                               where (b.actor_id = erase_user.user_id or b.subject_user_id = erase_user.user_id)
+                                 and b.request_id is not null))
+     and (a.ip is not null or a.user_agent is not null);
+  get diagnostics v_count = row_count;
+  return jsonb_build_object('status', 'erased', 'removed', v_removed, 'audit_entries_redacted', v_count);
 end
 $_$;
+
+
+--
+-- Name: FUNCTION erase_user(user_id uuid, now timestamp with time zone); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.erase_user(user_id uuid, now timestamp with time zone) IS 'GDPR erasure of one account: its rows removed, its profile blanked, its addresses and user agents in the audit trail replaced by keyed fingerprints; KYC evidence kept for the AML retention period.';
 
 
 --
@@ -5463,7 +6010,7 @@ begin
   if v_methods is not null then
     insert into app_private.mfa_logins (user_id, methods, ip, user_agent, device_fingerprint, device_name, created_at, expires_at)
     values (finish_password_login.user_id, v_methods, ip, left(user_agent, 512), left(device_fingerprint, 256),
-            left(device_name, 200), now, now + make_interval(mins => app.setting('mfa_login_minutes', '5')::integer))
+            left(device_name, 200), now, now + make_interval(mins => app.setting('mfa_login_minutes')::integer))
     returning * into v_login;
     perform audit.log_event('auth.mfa_required', finish_password_login.user_id,
       jsonb_build_object('login_id', v_login.id, 'methods', v_methods));
@@ -5505,21 +6052,28 @@ CREATE FUNCTION app_private.ip_retry_after(ip inet, now timestamp with time zone
     SET search_path TO ''
     AS $$
 begin
-  return (select case when coalesce(sum(f.failures), 0) >= app.setting('ip_failure_limit', '50')::integer
-                      then greatest(1, ceil(extract(epoch from (min(f.bucket) + make_interval(mins => app.setting('ip_failure_window_minutes', '15')::integer) - now))))::integer
+  return (select case when coalesce(sum(f.failures), 0) >= app.setting('ip_failure_limit')::integer
+                      then greatest(1, ceil(extract(epoch from (min(f.bucket) + make_interval(mins => app.setting('ip_failure_window_minutes')::integer) - now))))::integer
                       else 0 end
             from app_private.ip_login_failures f
-           where f.ip = ip_retry_after.ip
-             and f.bucket > now - make_interval(mins => app.setting('ip_failure_window_minutes', '15')::integer));
+           where f.ip = app_private.throttle_key(ip_retry_after.ip)
+             and f.bucket > now - make_interval(mins => app.setting('ip_failure_window_minutes')::integer));
 end
 $$;
 
 
 --
--- Name: issue_account_token(uuid, text, text, interval, timestamp with time zone); Type: FUNCTION; Schema: app_private; Owner: -
+-- Name: FUNCTION ip_retry_after(ip inet, now timestamp with time zone); Type: COMMENT; Schema: app_private; Owner: -
 --
 
-CREATE FUNCTION app_private.issue_account_token(user_id uuid, purpose text, email text, lifetime interval, now timestamp with time zone) RETURNS TABLE(token text, expires_at timestamp with time zone)
+COMMENT ON FUNCTION app_private.ip_retry_after(ip inet, now timestamp with time zone) IS 'Seconds until a client (keyed by app_private.throttle_key) may try again, 0 if not throttled.';
+
+
+--
+-- Name: issue_account_token(uuid, text, text, interval, timestamp with time zone, uuid); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.issue_account_token(user_id uuid, purpose text, email text, lifetime interval, now timestamp with time zone, session_id uuid DEFAULT NULL::uuid) RETURNS TABLE(token text, expires_at timestamp with time zone)
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -5530,12 +6084,19 @@ begin
   update app_private.account_tokens t set revoked_at = now
    where t.user_id = issue_account_token.user_id and t.purpose = issue_account_token.purpose
      and t.consumed_at is null and t.revoked_at is null;
-  insert into app_private.account_tokens (user_id, purpose, token_hash, email, created_at, expires_at)
+  insert into app_private.account_tokens (user_id, purpose, token_hash, email, created_at, expires_at, session_id)
   values (issue_account_token.user_id, issue_account_token.purpose, app_private.token_hash(v_token),
-          issue_account_token.email, now, now + lifetime);
+          issue_account_token.email, now, now + lifetime, issue_account_token.session_id);
   return query select v_token, now + lifetime;
 end
 $$;
+
+
+--
+-- Name: FUNCTION issue_account_token(user_id uuid, purpose text, email text, lifetime interval, now timestamp with time zone, session_id uuid); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.issue_account_token(user_id uuid, purpose text, email text, lifetime interval, now timestamp with time zone, session_id uuid) IS 'Issues a single-use e-mailed token (only its hash is kept), revoking older ones of the same purpose; session_id records the session that asked.';
 
 
 --
@@ -5607,7 +6168,7 @@ CREATE FUNCTION app_private.kyc_validity(risk_level text) RETURNS interval
 
 CREATE FUNCTION app_private.lockout_seconds(failures integer) RETURNS integer
     LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN CASE WHEN (failures IS NULL) THEN NULL::integer WHEN (failures < (app.setting('lockout_threshold'::text, '5'::text))::integer) THEN 0 ELSE LEAST(3600, (60 * (power((2)::double precision, (LEAST((failures - (app.setting('lockout_threshold'::text, '5'::text))::integer), 12))::double precision))::integer)) END;
+    RETURN CASE WHEN (failures IS NULL) THEN NULL::integer WHEN (failures < (app.setting('lockout_threshold'::text))::integer) THEN 0 ELSE LEAST(3600, (60 * (power((2)::double precision, (LEAST((failures - (app.setting('lockout_threshold'::text))::integer), 12))::double precision))::integer)) END;
 
 
 --
@@ -5625,8 +6186,19 @@ CREATE FUNCTION app_private.maintenance_jobs() RETURNS TABLE(job text, schedule 
            ('kyc_expiry', '40 2 * * *', 'Flag KYC verifications due for renewal'),
            ('reports', '*/15 * * * *', 'Refresh the reporting materialized views'),
            ('retention', '30 3 * * *', 'Apply retention: MFA attempts, challenges, outbox, audit partitions'),
-           ('erasure', '45 3 * * *', 'Erase accounts past their grace period; purge KYC evidence past AML retention')
+           ('erasure', '45 3 * * *', 'Erase accounts past their grace period; purge KYC evidence past AML retention'),
+           ('recoveries', '*/5 * * * *', 'Complete approved account recoveries whose waiting period has ended')
   $$;
+
+
+--
+-- Name: mask_phone(text); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.mask_phone(phone text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT
+    SET search_path TO ''
+    AS $$ select left(phone, 3) || repeat('*', greatest(length(phone) - 5, 0)) || right(phone, 2) $$;
 
 
 --
@@ -5656,6 +6228,16 @@ begin
   return substr(v_code, 1, 5) || '-' || substr(v_code, 6, 5);
 end
 $$;
+
+
+--
+-- Name: new_numeric_code(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.new_numeric_code() RETURNS text
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$ select lpad(((('x' || encode(extensions.gen_random_bytes(4), 'hex'))::bit(32)::bigint) % 1000000)::text, 6, '0') $$;
 
 
 --
@@ -5717,6 +6299,37 @@ CREATE FUNCTION app_private.queue_email(user_id uuid, template text, payload jso
 
 
 --
+-- Name: recovery_cancel_link(uuid, timestamp with time zone); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.recovery_cancel_link(user_id uuid, now timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_email text;
+  v_token record;
+begin
+  select u.email::text into v_email from app.users u where u.id = recovery_cancel_link.user_id and u.email_verified_at is not null;
+  if v_email is null then
+    return '{}'::jsonb;
+  end if;
+  select * into v_token from app_private.issue_account_token(user_id, 'recovery_cancel', v_email,
+    make_interval(days => app.setting('recovery_cancel_days')::integer), now);
+  return jsonb_build_object('to', v_email, 'cancel_token', v_token.token,
+    'cancel', 'POST /auth/recovery/cancel with {"token": cancel_token}, or /rpc/cancel_account_recovery when signed in');
+end
+$$;
+
+
+--
+-- Name: FUNCTION recovery_cancel_link(user_id uuid, now timestamp with time zone); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.recovery_cancel_link(user_id uuid, now timestamp with time zone) IS 'Issues a single-use link that cancels the open recovery, for the recovery notices to the verified address.';
+
+
+--
 -- Name: refresh_kyc_risk(uuid, timestamp with time zone); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -5760,6 +6373,21 @@ $$;
 
 
 --
+-- Name: refuse_committed(integer, text, text, text); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.refuse_committed(status integer, code text, message text, hint text) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  perform pg_catalog.set_config('response.status', status::text, true);
+  return jsonb_build_object('code', code, 'message', message, 'hint', hint);
+end
+$$;
+
+
+--
 -- Name: remove_passkey(uuid, uuid, timestamp with time zone); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -5778,7 +6406,7 @@ begin
       hint = 'List them with /rpc/my_passkeys.';
   end if;
   if (select count(*) from app.webauthn_credentials w where w.config_id = v_cred.config_id) = 1 then
-    perform api.disable_mfa_method(user_id, 'webauthn', now);
+    perform app_private.disable_mfa_method(user_id, 'webauthn', now);
   else
     delete from app.webauthn_credentials w where w.id = v_cred.id;
     perform app_private.revoke_trusted_devices(user_id, 'mfa_changed');
@@ -5798,7 +6426,7 @@ CREATE FUNCTION app_private.request_account_deletion(user_id uuid, now timestamp
     SET search_path TO ''
     AS $$
 declare
-  v_erase_after timestamptz := now + make_interval(days => app.setting('erasure_grace_days', '30')::integer);
+  v_erase_after timestamptz := now + make_interval(days => app.setting('erasure_grace_days')::integer);
   v_sessions integer;
 begin
   update app.users u set status = 'deleted', deleted_at = now
@@ -5812,7 +6440,7 @@ begin
   get diagnostics v_sessions = row_count;
   perform app_private.revoke_trusted_devices(user_id, 'account_deleted');
   insert into app_private.account_erasures (user_id, requested_at, erase_after, kyc_retained_until)
-  values (user_id, now, v_erase_after, now + make_interval(years => app.setting('kyc_retention_years', '5')::integer))
+  values (user_id, now, v_erase_after, now + make_interval(years => app.setting('kyc_retention_years')::integer))
   on conflict on constraint account_erasures_pkey do update
     set requested_at = excluded.requested_at, erase_after = excluded.erase_after, erased_at = null,
         kyc_retained_until = excluded.kyc_retained_until;
@@ -5833,6 +6461,36 @@ CREATE FUNCTION app_private.request_session_id() RETURNS uuid
 
 
 --
+-- Name: revoke_account_tokens(uuid, text, timestamp with time zone); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.revoke_account_tokens(user_id uuid, reason text, now timestamp with time zone) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_count integer;
+begin
+  update app_private.account_tokens t set revoked_at = now
+   where t.user_id = revoke_account_tokens.user_id and t.consumed_at is null and t.revoked_at is null
+     and t.purpose <> 'recovery_cancel';
+  get diagnostics v_count = row_count;
+  if v_count > 0 then
+    perform audit.log_event('account.tokens.revoked', user_id, jsonb_build_object('reason', reason, 'count', v_count), 'warning');
+  end if;
+  return v_count;
+end
+$$;
+
+
+--
+-- Name: FUNCTION revoke_account_tokens(user_id uuid, reason text, now timestamp with time zone); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.revoke_account_tokens(user_id uuid, reason text, now timestamp with time zone) IS 'Revokes every pending e-mailed token of a user except recovery cancel links (after a password reset or change, or "sign out everywhere").';
+
+
+--
 -- Name: revoke_device_cookies(uuid, timestamp with time zone); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -5846,6 +6504,38 @@ CREATE FUNCTION app_private.revoke_device_cookies(user_id uuid, now timestamp wi
       returning 1)
     select count(*)::integer from r
   $$;
+
+
+--
+-- Name: revoke_sessions(uuid, text, uuid, timestamp with time zone); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.revoke_sessions(user_id uuid, reason text, except_session uuid, now timestamp with time zone) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_count integer;
+begin
+  update app.user_sessions s
+     set revoked_at = now, revoked_reason = revoke_sessions.reason
+   where s.user_id = revoke_sessions.user_id
+     and s.revoked_at is null
+     and s.id is distinct from revoke_sessions.except_session;
+  get diagnostics v_count = row_count;
+  perform audit.log_event('session.revoked_all', revoke_sessions.user_id,
+    jsonb_build_object('reason', reason, 'count', v_count, 'kept', except_session));
+  perform app_private.revoke_account_tokens(revoke_sessions.user_id, reason, now);
+  return v_count;
+end
+$$;
+
+
+--
+-- Name: FUNCTION revoke_sessions(user_id uuid, reason text, except_session uuid, now timestamp with time zone); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.revoke_sessions(user_id uuid, reason text, except_session uuid, now timestamp with time zone) IS 'Ends every live session of a user but except_session, and revokes the pending e-mailed tokens (app_private.revoke_account_tokens). No role check: callers decide.';
 
 
 --
@@ -5887,7 +6577,7 @@ declare
 begin
   if not exists (select from app_private.maintenance_jobs() j where j.job = run_job.job) then
     raise exception 'There is no maintenance job with this name.' using errcode = 'PT400', detail = 'UNKNOWN_JOB',
-      hint = 'Jobs: seal, checkpoint, partitions, sessions, kyc_expiry, reports, retention, erasure.';
+      hint = 'Jobs: seal, checkpoint, partitions, sessions, kyc_expiry, reports, retention, erasure, recoveries.';
   end if;
   insert into audit.job_runs (job, run_by) values (run_job.job, app.caller_role()) returning id into v_run;
   begin
@@ -5900,6 +6590,7 @@ begin
       when 'reports' then jsonb_build_object('refreshed', app_private.refresh_reports())
       when 'retention' then app_private.apply_retention(now)
       when 'erasure' then app_private.erase_due_accounts(now)
+      when 'recoveries' then jsonb_build_object('completed', app.complete_due_account_recoveries(now))
     end;
     update audit.job_runs r set finished_at = clock_timestamp(), status = 'succeeded', result = v_result where r.id = v_run;
   exception when others then
@@ -5947,11 +6638,11 @@ declare
   v_top integer;
   v_lists text;
   v_hits integer := 0;
-  v_threshold integer := app.setting('kyc_match_threshold', '80')::integer;
+  v_threshold integer := app.setting('kyc_match_threshold')::integer;
 begin
   select * into v_rec from app.kyc_records r where r.id = screen_kyc_record.kyc_id;
   v_name := app.normalize_name(v_rec.legal_first_name || ' ' || v_rec.legal_last_name);
-  perform pg_catalog.set_config('pg_trgm.similarity_threshold', app.setting('kyc_name_similarity', '0.45'), true);
+  perform pg_catalog.set_config('pg_trgm.similarity_threshold', app.setting('kyc_name_similarity'), true);
   foreach v_kind in array kinds loop
     select string_agg(w.name || '@' || w.version, ',' order by w.name) into v_lists
       from app.watchlists w
@@ -6016,7 +6707,7 @@ declare
   v_token record;
 begin
   select * into v_token from app_private.issue_account_token(user_id, 'email_verification', email,
-    make_interval(hours => app.setting('email_verification_hours', '24')::integer), now);
+    make_interval(hours => app.setting('email_verification_hours')::integer), now);
   perform app_private.queue_email(user_id, 'email_verification',
     jsonb_build_object('token', v_token.token, 'expires_at', v_token.expires_at), now);
   perform audit.log_event('account.email_verification.sent', user_id,
@@ -6057,7 +6748,7 @@ CREATE FUNCTION app_private.store_webauthn_challenge(challenge text, purpose tex
     SET search_path TO ''
     AS $_$
 declare
-  v_expires timestamptz := now + make_interval(mins => app.setting('webauthn_challenge_minutes', '5')::integer);
+  v_expires timestamptz := now + make_interval(mins => app.setting('webauthn_challenge_minutes')::integer);
 begin
   if challenge is null or challenge !~ '^[A-Za-z0-9_-]{22,128}$' then
     raise exception 'The challenge is not valid.' using errcode = 'PT400', detail = 'INVALID_INPUT',
@@ -6134,6 +6825,38 @@ CREATE FUNCTION app_private.take_webauthn_challenge(challenge text, purpose text
 
 
 --
+-- Name: tg_mfa_configs__notify_enrolled(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.tg_mfa_configs__notify_enrolled() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  perform app_private.queue_email(new.user_id, 'mfa_enrolled',
+    jsonb_build_object('method', new.method, 'label', new.label, 'at', new.confirmed_at), pg_catalog.now());
+  return null;
+end
+$$;
+
+
+--
+-- Name: tg_mfa_configs__phone_verified(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.tg_mfa_configs__phone_verified() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  update app.users u set phone_verified_at = new.confirmed_at
+   where u.id = new.user_id and u.phone = new.phone and u.phone_verified_at is null;
+  return null;
+end
+$$;
+
+
+--
 -- Name: tg_outbox__forget_token(); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -6146,6 +6869,37 @@ begin
     new.payload := new.payload - 'token';
   end if;
   return new;
+end
+$$;
+
+
+--
+-- Name: tg_settings__compile(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.tg_settings__compile() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  perform app_private.compile_setting_reader();
+  return null;
+end
+$$;
+
+
+--
+-- Name: tg_webauthn_credentials__notify_added(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.tg_webauthn_credentials__notify_added() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  perform app_private.queue_email(new.user_id, 'passkey_added',
+    jsonb_build_object('label', new.label, 'at', new.created_at), pg_catalog.now());
+  return null;
 end
 $$;
 
@@ -6185,7 +6939,7 @@ begin
   end if;
   insert into app.trusted_devices (user_id, device_fingerprint, device_name, ip, created_at, expires_at)
   values (user_id, left(device_fingerprint, 256), left(device_name, 200), ip, now,
-          now + make_interval(days => app.setting('trusted_device_days', '30')::integer))
+          now + make_interval(days => app.setting('trusted_device_days')::integer))
   returning id into v_id;
   insert into app_private.trusted_device_tokens (token_hash, device_id) values (app_private.token_hash(v_token), v_id);
   perform audit.log_event('mfa.device.trusted', user_id, jsonb_build_object('device_id', v_id));
@@ -6333,6 +7087,29 @@ COMMENT ON FUNCTION audit.create_partitions(months_ahead integer, now timestamp 
 
 
 --
+-- Name: disable_tracking(regclass); Type: FUNCTION; Schema: audit; Owner: -
+--
+
+CREATE FUNCTION audit.disable_tracking(table_oid regclass) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  execute format('drop trigger if exists _900_audit on %s', table_oid);
+  execute format('drop trigger if exists _901_audit_truncate on %s', table_oid);
+  delete from audit.tracked_tables t where t.table_oid = disable_tracking.table_oid;
+end
+$$;
+
+
+--
+-- Name: FUNCTION disable_tracking(table_oid regclass); Type: COMMENT; Schema: audit; Owner: -
+--
+
+COMMENT ON FUNCTION audit.disable_tracking(table_oid regclass) IS 'Stops writing a table''s changes to audit.audit_log: drops its audit triggers and its audit.tracked_tables row (the inverse of audit.enable_tracking). Entries already written stay.';
+
+
+--
 -- Name: drop_expired_partitions(timestamp with time zone); Type: FUNCTION; Schema: audit; Owner: -
 --
 
@@ -6343,7 +7120,7 @@ CREATE FUNCTION audit.drop_expired_partitions(now timestamp with time zone DEFAU
 declare
   v_part record;
   v_cutoff timestamptz := date_trunc('month', now at time zone 'UTC') at time zone 'UTC'
-                          - make_interval(months => app.setting('audit_retention_months', '84')::integer);
+                          - make_interval(months => app.setting('audit_retention_months')::integer);
   v_from timestamptz;
   v_to timestamptz;
   v_entries bigint;
@@ -6447,6 +7224,9 @@ CREATE TABLE audit.audit_log (
     prev_hash bytea,
     hash bytea,
     sealed_at timestamp with time zone,
+    hash_version smallint DEFAULT 2,
+    ip_fingerprint text,
+    user_agent_fingerprint text,
     CONSTRAINT audit_log_entry_chk CHECK (((kind = ANY (ARRAY['row'::text, 'event'::text])) AND (severity = ANY (ARRAY['info'::text, 'warning'::text, 'critical'::text])) AND (operation = ANY (ARRAY['INSERT'::text, 'UPDATE'::text, 'DELETE'::text, 'TRUNCATE'::text, 'EVENT'::text])) AND ((kind <> 'row'::text) OR ((table_name IS NOT NULL) AND (operation <> 'EVENT'::text))) AND ((seq IS NULL) = (hash IS NULL)) AND ((seq IS NULL) = (sealed_at IS NULL))))
 )
 PARTITION BY RANGE (occurred_at);
@@ -6474,6 +7254,27 @@ COMMENT ON COLUMN audit.audit_log.hash IS 'SHA-256 over this entry''s content, i
 
 
 --
+-- Name: COLUMN audit_log.hash_version; Type: COMMENT; Schema: audit; Owner: -
+--
+
+COMMENT ON COLUMN audit.audit_log.hash_version IS 'How audit.entry_hash hashes the entry: null = 1 (raw address and user agent), 2 = their keyed fingerprints (so that erasure can remove the raw values).';
+
+
+--
+-- Name: COLUMN audit_log.ip_fingerprint; Type: COMMENT; Schema: audit; Owner: -
+--
+
+COMMENT ON COLUMN audit.audit_log.ip_fingerprint IS 'Once the person is erased: the keyed fingerprint of the client address, which is then null.';
+
+
+--
+-- Name: COLUMN audit_log.user_agent_fingerprint; Type: COMMENT; Schema: audit; Owner: -
+--
+
+COMMENT ON COLUMN audit.audit_log.user_agent_fingerprint IS 'Once the person is erased: the keyed fingerprint of the user agent, which is then null.';
+
+
+--
 -- Name: CONSTRAINT audit_log_entry_chk ON audit_log; Type: COMMENT; Schema: audit; Owner: -
 --
 
@@ -6489,10 +7290,20 @@ CREATE FUNCTION audit.entry_hash(e audit.audit_log) RETURNS bytea
     SET search_path TO ''
     SET "TimeZone" TO 'UTC'
     AS $$
-    select extensions.digest(convert_to(jsonb_build_array(
-      e.seq, encode(e.prev_hash, 'hex'), e.sealed_at, e.id, e.occurred_at, e.kind, e.event_type, e.severity, e.actor_id,
-      e.actor_role, e.session_id, e.subject_user_id, e.table_name, e.row_id, e.operation, e.changed_columns, e.old_values,
-      e.new_values, e.details, e.ip::text, e.user_agent, e.request_id, e.txid)::text, 'UTF8'), 'sha256')
+    select case when e.hash_version is null then
+      extensions.digest(convert_to(jsonb_build_array(
+        e.seq, encode(e.prev_hash, 'hex'), e.sealed_at, e.id, e.occurred_at, e.kind, e.event_type, e.severity, e.actor_id,
+        e.actor_role, e.session_id, e.subject_user_id, e.table_name, e.row_id, e.operation, e.changed_columns, e.old_values,
+        e.new_values, e.details, e.ip::text, e.user_agent, e.request_id, e.txid)::text, 'UTF8'), 'sha256')
+    else
+      extensions.digest(convert_to(jsonb_build_array(
+        'v' || e.hash_version, e.seq, encode(e.prev_hash, 'hex'), e.sealed_at, e.id, e.occurred_at, e.kind, e.event_type,
+        e.severity, e.actor_id, e.actor_role, e.session_id, e.subject_user_id, e.table_name, e.row_id, e.operation,
+        e.changed_columns, e.old_values, e.new_values, e.details,
+        case when e.ip is not null then app_private.fingerprint(host(e.ip)) else e.ip_fingerprint end,
+        case when e.user_agent is not null then app_private.fingerprint(e.user_agent) else e.user_agent_fingerprint end,
+        e.request_id, e.txid)::text, 'UTF8'), 'sha256')
+    end
   $$;
 
 
@@ -6500,7 +7311,7 @@ CREATE FUNCTION audit.entry_hash(e audit.audit_log) RETURNS bytea
 -- Name: FUNCTION entry_hash(e audit.audit_log); Type: COMMENT; Schema: audit; Owner: -
 --
 
-COMMENT ON FUNCTION audit.entry_hash(e audit.audit_log) IS 'The chain hash of one audit entry.';
+COMMENT ON FUNCTION audit.entry_hash(e audit.audit_log) IS 'The chain hash of one audit entry. Version 2 covers the keyed fingerprints of the address and user agent, not the raw values, so that erasure (which keeps only the fingerprints) changes no hash.';
 
 
 --
@@ -6574,7 +7385,7 @@ $$;
 CREATE FUNCTION audit.request_context() RETURNS audit.request_context
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
-    AS $$
+    AS $_$
 declare
   v_claims jsonb;
   v_headers jsonb;
@@ -6583,14 +7394,24 @@ declare
   v_ip text := nullif(pg_catalog.current_setting('dwaybank.ip', true), '');
   v_user_agent text := nullif(pg_catalog.current_setting('dwaybank.user_agent', true), '');
   v_request text := nullif(pg_catalog.current_setting('dwaybank.request_id', true), '');
+  v_hops_setting text := app.setting('trusted_proxy_hops');
+  v_hops integer := case when v_hops_setting ~ '^\s*[0-9]{1,2}\s*$' then v_hops_setting::integer else 0 end;
+  v_forwarded text[];
 begin
-  -- The gateway states the context (app.set_request_context); PostgREST requests carry it in claims and headers.
+  -- The gateway states the context (app.set_request_context, with the address it computed under its own
+  -- TRUST_PROXY); PostgREST requests carry it in claims and headers.
   if v_actor is null or v_session is null or v_ip is null or v_user_agent is null or v_request is null then
     v_claims := nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
     v_headers := nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb;
     v_actor := coalesce(v_actor, v_claims ->> 'sub');
     v_session := coalesce(v_session, v_claims ->> 'sid');
-    v_ip := coalesce(v_ip, nullif(split_part(v_headers ->> 'x-forwarded-for', ',', 1), ''));
+    if v_ip is null and v_hops > 0 then
+      v_forwarded := array(select btrim(h) from pg_catalog.regexp_split_to_table(coalesce(v_headers ->> 'x-forwarded-for', ''), ',') h
+                            where btrim(h) <> '');
+      if pg_catalog.cardinality(v_forwarded) >= v_hops then
+        v_ip := v_forwarded[pg_catalog.cardinality(v_forwarded) - v_hops + 1];
+      end if;
+    end if;
     v_user_agent := coalesce(v_user_agent, v_headers ->> 'user-agent');
     v_request := coalesce(v_request, v_headers ->> 'x-request-id');
   end if;
@@ -6600,14 +7421,14 @@ begin
              case when v_ip is not null then audit.safe_inet(v_ip) end,
              left(v_user_agent, 512), left(v_request, 128))::audit.request_context;
 end
-$$;
+$_$;
 
 
 --
 -- Name: FUNCTION request_context(); Type: COMMENT; Schema: audit; Owner: -
 --
 
-COMMENT ON FUNCTION audit.request_context() IS 'Who asks and from where, for the audit trail: the gateway''s dwaybank.* settings, else the JWT claims and request headers.';
+COMMENT ON FUNCTION audit.request_context() IS 'Who, from where, in which request: what the gateway stated (app.set_request_context), else the PostgREST claims and headers. The client address from X-Forwarded-For only at the n-th entry from the right, n = dwaybank.trusted_proxy_hops (default 0: none).';
 
 
 --
@@ -6673,15 +7494,41 @@ CREATE FUNCTION audit.tg_audit_log__append_only() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
+declare
+  v_chain text[] := array['seq', 'prev_hash', 'hash', 'sealed_at'];
+  v_redacted text[] := array['ip', 'user_agent', 'ip_fingerprint', 'user_agent_fingerprint'];
 begin
-  if tg_op = 'UPDATE' and old.seq is null and new.seq is not null
-     and (to_jsonb(old) - '{seq,prev_hash,hash,sealed_at}'::text[]) = (to_jsonb(new) - '{seq,prev_hash,hash,sealed_at}'::text[]) then
-    return new;
+  if tg_op = 'UPDATE' then
+    -- Sealing: the chain columns of an unsealed entry are filled in.
+    if old.seq is null and new.seq is not null
+       and (to_jsonb(old) - v_chain) = (to_jsonb(new) - v_chain) then
+      return new;
+    end if;
+    -- Erasure: a raw address or user agent is replaced by its own keyed fingerprint; nothing else changes.
+    if old.hash_version = 2 and new.hash_version = 2
+       and (to_jsonb(old) - v_redacted) = (to_jsonb(new) - v_redacted)
+       and new.ip is null and new.user_agent is null
+       and new.ip_fingerprint is not distinct from coalesce(app_private.fingerprint(host(old.ip)), old.ip_fingerprint)
+       and new.user_agent_fingerprint is not distinct from coalesce(app_private.fingerprint(old.user_agent), old.user_agent_fingerprint) then
+      return new;
+    end if;
+    -- The one-time move of entries written before hash version 2 (migration 6-operations-and-erasure).
+    if old.hash_version is null and new.hash_version = 2 and (old.seq is null) = (new.seq is null)
+       and (to_jsonb(old) - v_chain - 'hash_version') = (to_jsonb(new) - v_chain - 'hash_version') then
+      return new;
+    end if;
   end if;
   raise exception 'The audit log is append-only.' using errcode = 'PT403', detail = 'AUDIT_APPEND_ONLY',
     hint = 'Entries are never changed or removed; retention drops whole partitions (audit.drop_expired_partitions).';
 end
 $$;
+
+
+--
+-- Name: FUNCTION tg_audit_log__append_only(); Type: COMMENT; Schema: audit; Owner: -
+--
+
+COMMENT ON FUNCTION audit.tg_audit_log__append_only() IS 'Refuses every change to an audit entry but sealing it, and erasure replacing a raw address or user agent by its keyed fingerprint.';
 
 
 --
@@ -6829,7 +7676,7 @@ declare
   v_prev bytea;
   v_max_at timestamptz;
   v_checked bigint := 0;
-  v_bound interval := make_interval(secs => app.setting('audit_backdate_tolerance_seconds', '3600')::integer);
+  v_bound interval := make_interval(secs => app.setting('audit_backdate_tolerance_seconds')::integer);
   v_unsealed bigint;
   v_oldest timestamptz;
   v_cp audit.checkpoints;
@@ -7380,6 +8227,29 @@ ALTER TABLE app.mfa_verification_attempts ALTER COLUMN id ADD GENERATED ALWAYS A
 
 
 --
+-- Name: settings; Type: TABLE; Schema: app; Owner: -
+--
+
+CREATE TABLE app.settings (
+    name text NOT NULL,
+    default_value text,
+    description text NOT NULL,
+    CONSTRAINT settings_default_value_chk CHECK (((length(default_value) >= 1) AND (length(default_value) <= 100))),
+    CONSTRAINT settings_description_chk CHECK (((length(description) >= 10) AND (length(description) <= 500))),
+    CONSTRAINT settings_name_chk CHECK ((name ~ '^[a-z][a-z0-9_]{1,62}$'::text))
+);
+
+ALTER TABLE ONLY app.settings FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: TABLE settings; Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON TABLE app.settings IS 'Every dwaybank.* setting, its default and what it means. Override per database: ALTER DATABASE dwaybank SET dwaybank.<name> = ''<value>''. Read with app.setting(name).';
+
+
+--
 -- Name: trusted_devices; Type: TABLE; Schema: app; Owner: -
 --
 
@@ -7438,6 +8308,7 @@ CREATE TABLE app.users (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     mfa_required boolean DEFAULT false NOT NULL,
+    phone_verified_at timestamp with time zone,
     CONSTRAINT users_date_of_birth_chk CHECK (((date_of_birth >= '1900-01-01'::date) AND (date_of_birth <= '2100-01-01'::date))),
     CONSTRAINT users_deleted_chk CHECK (((status = 'deleted'::text) = (deleted_at IS NOT NULL))),
     CONSTRAINT users_email_format_chk CHECK (((length((email)::text) <= 254) AND ((email)::text ~ '^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:]]+\.[^@[:space:][:cntrl:]]+$'::text))),
@@ -7473,6 +8344,13 @@ COMMENT ON COLUMN app.users.role IS 'Maps to the JWT role: customer -> authentic
 --
 
 COMMENT ON COLUMN app.users.mfa_required IS 'The account must keep a second factor (staff roles always must, see app.mfa_policy_required).';
+
+
+--
+-- Name: COLUMN users.phone_verified_at; Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON COLUMN app.users.phone_verified_at IS 'When the current phone number was proved by a code sent to it (phone change or SMS enrolment); null when unproved.';
 
 
 --
@@ -7677,8 +8555,9 @@ CREATE TABLE app_private.account_tokens (
     expires_at timestamp with time zone NOT NULL,
     consumed_at timestamp with time zone,
     revoked_at timestamp with time zone,
+    session_id uuid,
     CONSTRAINT account_tokens_expiry_chk CHECK ((expires_at > created_at)),
-    CONSTRAINT account_tokens_purpose_chk CHECK ((purpose = ANY (ARRAY['email_verification'::text, 'password_reset'::text, 'email_change'::text]))),
+    CONSTRAINT account_tokens_purpose_chk CHECK ((purpose = ANY (ARRAY['email_verification'::text, 'password_reset'::text, 'email_change'::text, 'recovery_cancel'::text]))),
     CONSTRAINT account_tokens_token_hash_chk CHECK ((length(token_hash) = 32))
 );
 
@@ -7688,6 +8567,13 @@ CREATE TABLE app_private.account_tokens (
 --
 
 COMMENT ON TABLE app_private.account_tokens IS 'Tokens sent by e-mail (verification, password reset, e-mail change): SHA-256 hash only, single use, expiring; a newer token of the same purpose revokes the older ones.';
+
+
+--
+-- Name: COLUMN account_tokens.session_id; Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON COLUMN app_private.account_tokens.session_id IS 'The session that asked for the token (e-mail change): the change is confirmed only while that session is alive.';
 
 
 --
@@ -7844,6 +8730,37 @@ ALTER TABLE app_private.outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY 
 
 
 --
+-- Name: phone_changes; Type: TABLE; Schema: app_private; Owner: -
+--
+
+CREATE TABLE app_private.phone_changes (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    session_id uuid NOT NULL,
+    phone text NOT NULL,
+    code_hash bytea NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    consumed_at timestamp with time zone,
+    revoked_at timestamp with time zone,
+    CONSTRAINT phone_changes_attempts_chk CHECK (((attempts >= 0) AND (attempts <= 100))),
+    CONSTRAINT phone_changes_code_hash_chk CHECK ((length(code_hash) = 32)),
+    CONSTRAINT phone_changes_expiry_chk CHECK ((expires_at > created_at)),
+    CONSTRAINT phone_changes_phone_chk CHECK ((phone ~ '^\+[1-9][0-9]{6,14}$'::text))
+);
+
+ALTER TABLE ONLY app_private.phone_changes FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: TABLE phone_changes; Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON TABLE app_private.phone_changes IS 'Pending phone number changes: the new number, the HMAC of the code sent to it, and the session that asked (only that session may confirm, so ending it, e.g. by a password reset, ends the change).';
+
+
+--
 -- Name: refresh_tokens; Type: TABLE; Schema: app_private; Owner: -
 --
 
@@ -7954,6 +8871,26 @@ CREATE MATERIALIZED VIEW app_private.report_suspicious_sessions_daily AS
 
 
 --
+-- Name: signup_attempts; Type: TABLE; Schema: app_private; Owner: -
+--
+
+CREATE TABLE app_private.signup_attempts (
+    ip inet NOT NULL,
+    bucket timestamp with time zone NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL
+);
+
+ALTER TABLE ONLY app_private.signup_attempts FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: TABLE signup_attempts; Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON TABLE app_private.signup_attempts IS 'Sign-ups per client throttle key and minute: each costs a bcrypt hash, so a client may make only so many (app.signup).';
+
+
+--
 -- Name: trusted_device_tokens; Type: TABLE; Schema: app_private; Owner: -
 --
 
@@ -8035,6 +8972,9 @@ CREATE TABLE audit.audit_log_default (
     prev_hash bytea,
     hash bytea,
     sealed_at timestamp with time zone,
+    hash_version smallint DEFAULT 2,
+    ip_fingerprint text,
+    user_agent_fingerprint text,
     CONSTRAINT audit_log_entry_chk CHECK (((kind = ANY (ARRAY['row'::text, 'event'::text])) AND (severity = ANY (ARRAY['info'::text, 'warning'::text, 'critical'::text])) AND (operation = ANY (ARRAY['INSERT'::text, 'UPDATE'::text, 'DELETE'::text, 'TRUNCATE'::text, 'EVENT'::text])) AND ((kind <> 'row'::text) OR ((table_name IS NOT NULL) AND (operation <> 'EVENT'::text))) AND ((seq IS NULL) = (hash IS NULL)) AND ((seq IS NULL) = (sealed_at IS NULL))))
 );
 
@@ -8258,6 +9198,14 @@ ALTER TABLE ONLY app.mfa_verification_attempts
 
 
 --
+-- Name: settings settings_pkey; Type: CONSTRAINT; Schema: app; Owner: -
+--
+
+ALTER TABLE ONLY app.settings
+    ADD CONSTRAINT settings_pkey PRIMARY KEY (name);
+
+
+--
 -- Name: trusted_devices trusted_devices_pkey; Type: CONSTRAINT; Schema: app; Owner: -
 --
 
@@ -8458,6 +9406,14 @@ ALTER TABLE ONLY app_private.outbox
 
 
 --
+-- Name: phone_changes phone_changes_pkey; Type: CONSTRAINT; Schema: app_private; Owner: -
+--
+
+ALTER TABLE ONLY app_private.phone_changes
+    ADD CONSTRAINT phone_changes_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: refresh_tokens refresh_tokens_pkey; Type: CONSTRAINT; Schema: app_private; Owner: -
 --
 
@@ -8471,6 +9427,14 @@ ALTER TABLE ONLY app_private.refresh_tokens
 
 ALTER TABLE ONLY app_private.refresh_tokens
     ADD CONSTRAINT refresh_tokens_session_generation_key UNIQUE (session_id, generation);
+
+
+--
+-- Name: signup_attempts signup_attempts_pkey; Type: CONSTRAINT; Schema: app_private; Owner: -
+--
+
+ALTER TABLE ONLY app_private.signup_attempts
+    ADD CONSTRAINT signup_attempts_pkey PRIMARY KEY (ip, bucket);
 
 
 --
@@ -8731,6 +9695,13 @@ CREATE INDEX account_requests_ip_idx ON app_private.account_requests USING btree
 
 
 --
+-- Name: account_tokens_session_idx; Type: INDEX; Schema: app_private; Owner: -
+--
+
+CREATE INDEX account_tokens_session_idx ON app_private.account_tokens USING btree (session_id) WHERE (session_id IS NOT NULL);
+
+
+--
 -- Name: account_tokens_user_idx; Type: INDEX; Schema: app_private; Owner: -
 --
 
@@ -8787,6 +9758,20 @@ CREATE INDEX outbox_pending_idx ON app_private.outbox USING btree (created_at) W
 
 
 --
+-- Name: phone_changes_session_idx; Type: INDEX; Schema: app_private; Owner: -
+--
+
+CREATE INDEX phone_changes_session_idx ON app_private.phone_changes USING btree (session_id);
+
+
+--
+-- Name: phone_changes_user_idx; Type: INDEX; Schema: app_private; Owner: -
+--
+
+CREATE INDEX phone_changes_user_idx ON app_private.phone_changes USING btree (user_id, created_at DESC);
+
+
+--
 -- Name: report_daily_auth_day_idx; Type: INDEX; Schema: app_private; Owner: -
 --
 
@@ -8833,6 +9818,20 @@ CREATE UNIQUE INDEX report_suspicious_sessions_daily_day_idx ON app_private.repo
 --
 
 CREATE INDEX webauthn_challenges_expiry_idx ON app_private.webauthn_challenges USING btree (expires_at);
+
+
+--
+-- Name: audit_log_actor_idx; Type: INDEX; Schema: audit; Owner: -
+--
+
+CREATE INDEX audit_log_actor_idx ON ONLY audit.audit_log USING btree (actor_id) WHERE (actor_id IS NOT NULL);
+
+
+--
+-- Name: audit_log_default_actor_id_idx; Type: INDEX; Schema: audit; Owner: -
+--
+
+CREATE INDEX audit_log_default_actor_id_idx ON audit.audit_log_default USING btree (actor_id) WHERE (actor_id IS NOT NULL);
 
 
 --
@@ -8955,6 +9954,13 @@ CREATE INDEX legal_holds_active_idx ON audit.legal_holds USING btree (subject_us
 
 
 --
+-- Name: audit_log_default_actor_id_idx; Type: INDEX ATTACH; Schema: audit; Owner: -
+--
+
+ALTER INDEX audit.audit_log_actor_idx ATTACH PARTITION audit.audit_log_default_actor_id_idx;
+
+
+--
 -- Name: audit_log_default_event_type_occurred_at_idx; Type: INDEX ATTACH; Schema: audit; Owner: -
 --
 
@@ -9018,6 +10024,13 @@ CREATE TRIGGER _000_read_only INSTEAD OF INSERT OR DELETE OR UPDATE ON api.kyc_r
 
 
 --
+-- Name: settings _100_compile; Type: TRIGGER; Schema: app; Owner: -
+--
+
+CREATE TRIGGER _100_compile AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON app.settings FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_settings__compile();
+
+
+--
 -- Name: mfa_configs _100_require_verified_email; Type: TRIGGER; Schema: app; Owner: -
 --
 
@@ -9067,6 +10080,34 @@ CREATE TRIGGER _500_password_changed AFTER UPDATE OF password_changed_at ON app.
 
 
 --
+-- Name: mfa_configs _500_phone_verified; Type: TRIGGER; Schema: app; Owner: -
+--
+
+CREATE TRIGGER _500_phone_verified AFTER UPDATE OF status ON app.mfa_configs FOR EACH ROW WHEN (((new.method = 'sms'::text) AND (new.status = 'active'::text) AND (old.status = 'pending'::text))) EXECUTE FUNCTION app_private.tg_mfa_configs__phone_verified();
+
+
+--
+-- Name: webauthn_credentials _510_notify_added; Type: TRIGGER; Schema: app; Owner: -
+--
+
+CREATE TRIGGER _510_notify_added AFTER INSERT ON app.webauthn_credentials FOR EACH ROW EXECUTE FUNCTION app_private.tg_webauthn_credentials__notify_added();
+
+
+--
+-- Name: mfa_configs _510_notify_enrolled; Type: TRIGGER; Schema: app; Owner: -
+--
+
+CREATE TRIGGER _510_notify_enrolled AFTER INSERT ON app.mfa_configs FOR EACH ROW WHEN (((new.status = 'active'::text) AND (new.method <> ALL (ARRAY['backup_codes'::text, 'webauthn'::text])))) EXECUTE FUNCTION app_private.tg_mfa_configs__notify_enrolled();
+
+
+--
+-- Name: mfa_configs _511_notify_confirmed; Type: TRIGGER; Schema: app; Owner: -
+--
+
+CREATE TRIGGER _511_notify_confirmed AFTER UPDATE OF status ON app.mfa_configs FOR EACH ROW WHEN (((old.status IS DISTINCT FROM 'active'::text) AND (new.status = 'active'::text) AND (new.method <> ALL (ARRAY['backup_codes'::text, 'webauthn'::text])))) EXECUTE FUNCTION app_private.tg_mfa_configs__notify_enrolled();
+
+
+--
 -- Name: users _600_send_email_verification; Type: TRIGGER; Schema: app; Owner: -
 --
 
@@ -9112,7 +10153,7 @@ CREATE TRIGGER _900_audit AFTER INSERT OR DELETE OR UPDATE ON app.kyc_records FO
 -- Name: mfa_configs _900_audit; Type: TRIGGER; Schema: app; Owner: -
 --
 
-CREATE TRIGGER _900_audit AFTER INSERT OR DELETE OR UPDATE ON app.mfa_configs FOR EACH ROW EXECUTE FUNCTION audit.tg_track('user_id', '{device_fingerprint}', '{}');
+CREATE TRIGGER _900_audit AFTER INSERT OR DELETE OR UPDATE ON app.mfa_configs FOR EACH ROW EXECUTE FUNCTION audit.tg_track('user_id', '{device_fingerprint,phone}', '{}');
 
 
 --
@@ -9120,6 +10161,13 @@ CREATE TRIGGER _900_audit AFTER INSERT OR DELETE OR UPDATE ON app.mfa_configs FO
 --
 
 CREATE TRIGGER _900_audit AFTER INSERT OR DELETE OR UPDATE ON app.mfa_verification_attempts FOR EACH ROW EXECUTE FUNCTION audit.tg_track('user_id', '{ip,user_agent,device_fingerprint}', '{}');
+
+
+--
+-- Name: settings _900_audit; Type: TRIGGER; Schema: app; Owner: -
+--
+
+CREATE TRIGGER _900_audit AFTER INSERT OR DELETE OR UPDATE ON app.settings FOR EACH ROW EXECUTE FUNCTION audit.tg_track('', '{}', '{}');
 
 
 --
@@ -9204,6 +10252,13 @@ CREATE TRIGGER _901_audit_truncate AFTER TRUNCATE ON app.mfa_configs FOR EACH ST
 --
 
 CREATE TRIGGER _901_audit_truncate AFTER TRUNCATE ON app.mfa_verification_attempts FOR EACH STATEMENT EXECUTE FUNCTION audit.tg_track_truncate();
+
+
+--
+-- Name: settings _901_audit_truncate; Type: TRIGGER; Schema: app; Owner: -
+--
+
+CREATE TRIGGER _901_audit_truncate AFTER TRUNCATE ON app.settings FOR EACH STATEMENT EXECUTE FUNCTION audit.tg_track_truncate();
 
 
 --
@@ -9319,6 +10374,13 @@ CREATE TRIGGER _900_audit AFTER INSERT OR DELETE OR UPDATE ON app_private.outbox
 
 
 --
+-- Name: phone_changes _900_audit; Type: TRIGGER; Schema: app_private; Owner: -
+--
+
+CREATE TRIGGER _900_audit AFTER INSERT OR DELETE OR UPDATE ON app_private.phone_changes FOR EACH ROW EXECUTE FUNCTION audit.tg_track('user_id', '{phone}', '{code_hash}');
+
+
+--
 -- Name: refresh_tokens _900_audit; Type: TRIGGER; Schema: app_private; Owner: -
 --
 
@@ -9414,6 +10476,13 @@ CREATE TRIGGER _901_audit_truncate AFTER TRUNCATE ON app_private.mfa_secrets FOR
 --
 
 CREATE TRIGGER _901_audit_truncate AFTER TRUNCATE ON app_private.outbox FOR EACH STATEMENT EXECUTE FUNCTION audit.tg_track_truncate();
+
+
+--
+-- Name: phone_changes _901_audit_truncate; Type: TRIGGER; Schema: app_private; Owner: -
+--
+
+CREATE TRIGGER _901_audit_truncate AFTER TRUNCATE ON app_private.phone_changes FOR EACH STATEMENT EXECUTE FUNCTION audit.tg_track_truncate();
 
 
 --
@@ -9801,6 +10870,22 @@ ALTER TABLE ONLY app_private.outbox
 
 
 --
+-- Name: phone_changes phone_changes_session_id_fkey; Type: FK CONSTRAINT; Schema: app_private; Owner: -
+--
+
+ALTER TABLE ONLY app_private.phone_changes
+    ADD CONSTRAINT phone_changes_session_id_fkey FOREIGN KEY (session_id) REFERENCES app.user_sessions(id) ON DELETE CASCADE;
+
+
+--
+-- Name: phone_changes phone_changes_user_id_fkey; Type: FK CONSTRAINT; Schema: app_private; Owner: -
+--
+
+ALTER TABLE ONLY app_private.phone_changes
+    ADD CONSTRAINT phone_changes_user_id_fkey FOREIGN KEY (user_id) REFERENCES app.users(id);
+
+
+--
 -- Name: refresh_tokens refresh_tokens_session_id_fkey; Type: FK CONSTRAINT; Schema: app_private; Owner: -
 --
 
@@ -9901,6 +10986,13 @@ ALTER TABLE app.mfa_verification_attempts ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY select_all ON app.countries FOR SELECT TO anon, authenticated USING (true);
+
+
+--
+-- Name: settings select_all; Type: POLICY; Schema: app; Owner: -
+--
+
+CREATE POLICY select_all ON app.settings FOR SELECT TO anon, authenticated USING (true);
 
 
 --
@@ -10065,6 +11157,12 @@ CREATE POLICY select_staff ON app.webauthn_credentials FOR SELECT TO compliance_
 
 
 --
+-- Name: settings; Type: ROW SECURITY; Schema: app; Owner: -
+--
+
+ALTER TABLE app.settings ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: trusted_devices; Type: ROW SECURITY; Schema: app; Owner: -
 --
 
@@ -10119,6 +11217,18 @@ ALTER TABLE app.watchlists ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE app.webauthn_credentials ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: phone_changes; Type: ROW SECURITY; Schema: app_private; Owner: -
+--
+
+ALTER TABLE app_private.phone_changes ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: signup_attempts; Type: ROW SECURITY; Schema: app_private; Owner: -
+--
+
+ALTER TABLE app_private.signup_attempts ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: SCHEMA api; Type: ACL; Schema: -; Owner: -
@@ -10195,20 +11305,28 @@ GRANT ALL ON FUNCTION api.complete_account_recovery(recovery_id uuid) TO admin;
 
 
 --
--- Name: FUNCTION complete_kyc_verification(kyc_id uuid, decision text, reason text, now timestamp with time zone); Type: ACL; Schema: api; Owner: -
+-- Name: FUNCTION complete_kyc_verification(kyc_id uuid, decision text, reason text); Type: ACL; Schema: api; Owner: -
 --
 
-REVOKE ALL ON FUNCTION api.complete_kyc_verification(kyc_id uuid, decision text, reason text, now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.complete_kyc_verification(kyc_id uuid, decision text, reason text, now timestamp with time zone) TO compliance_officer;
+REVOKE ALL ON FUNCTION api.complete_kyc_verification(kyc_id uuid, decision text, reason text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.complete_kyc_verification(kyc_id uuid, decision text, reason text) TO compliance_officer;
 
 
 --
--- Name: FUNCTION disable_mfa_method(user_id uuid, method character varying, now timestamp with time zone); Type: ACL; Schema: api; Owner: -
+-- Name: FUNCTION confirm_phone_change(code text); Type: ACL; Schema: api; Owner: -
 --
 
-REVOKE ALL ON FUNCTION api.disable_mfa_method(user_id uuid, method character varying, now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.disable_mfa_method(user_id uuid, method character varying, now timestamp with time zone) TO authenticated;
-GRANT ALL ON FUNCTION api.disable_mfa_method(user_id uuid, method character varying, now timestamp with time zone) TO dwaybank_gateway;
+REVOKE ALL ON FUNCTION api.confirm_phone_change(code text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.confirm_phone_change(code text) TO authenticated;
+
+
+--
+-- Name: FUNCTION disable_mfa_method(user_id uuid, method character varying); Type: ACL; Schema: api; Owner: -
+--
+
+REVOKE ALL ON FUNCTION api.disable_mfa_method(user_id uuid, method character varying) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.disable_mfa_method(user_id uuid, method character varying) TO authenticated;
+GRANT ALL ON FUNCTION api.disable_mfa_method(user_id uuid, method character varying) TO dwaybank_gateway;
 
 
 --
@@ -10229,12 +11347,12 @@ GRANT ALL ON FUNCTION api.export_user_data(user_id uuid) TO admin;
 
 
 --
--- Name: FUNCTION get_user_latest_kyc(user_id uuid, now timestamp with time zone); Type: ACL; Schema: api; Owner: -
+-- Name: FUNCTION get_user_latest_kyc(user_id uuid); Type: ACL; Schema: api; Owner: -
 --
 
-REVOKE ALL ON FUNCTION api.get_user_latest_kyc(user_id uuid, now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.get_user_latest_kyc(user_id uuid, now timestamp with time zone) TO authenticated;
-GRANT ALL ON FUNCTION api.get_user_latest_kyc(user_id uuid, now timestamp with time zone) TO dwaybank_gateway;
+REVOKE ALL ON FUNCTION api.get_user_latest_kyc(user_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.get_user_latest_kyc(user_id uuid) TO authenticated;
+GRANT ALL ON FUNCTION api.get_user_latest_kyc(user_id uuid) TO dwaybank_gateway;
 
 
 --
@@ -10246,18 +11364,18 @@ GRANT ALL ON FUNCTION api.get_user_mfa_methods(user_id uuid) TO authenticated;
 
 
 --
--- Name: FUNCTION initiate_kyc_verification(level text, legal_first_name text, legal_last_name text, date_of_birth date, nationality text, address_line1 text, city text, postal_code text, residence_country text, id_document_type text, id_document_number text, address_line2 text, now timestamp with time zone); Type: ACL; Schema: api; Owner: -
+-- Name: FUNCTION initiate_kyc_verification(level text, legal_first_name text, legal_last_name text, date_of_birth date, nationality text, address_line1 text, city text, postal_code text, residence_country text, id_document_type text, id_document_number text, address_line2 text); Type: ACL; Schema: api; Owner: -
 --
 
-REVOKE ALL ON FUNCTION api.initiate_kyc_verification(level text, legal_first_name text, legal_last_name text, date_of_birth date, nationality text, address_line1 text, city text, postal_code text, residence_country text, id_document_type text, id_document_number text, address_line2 text, now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.initiate_kyc_verification(level text, legal_first_name text, legal_last_name text, date_of_birth date, nationality text, address_line1 text, city text, postal_code text, residence_country text, id_document_type text, id_document_number text, address_line2 text, now timestamp with time zone) TO authenticated;
+REVOKE ALL ON FUNCTION api.initiate_kyc_verification(level text, legal_first_name text, legal_last_name text, date_of_birth date, nationality text, address_line1 text, city text, postal_code text, residence_country text, id_document_type text, id_document_number text, address_line2 text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.initiate_kyc_verification(level text, legal_first_name text, legal_last_name text, date_of_birth date, nationality text, address_line1 text, city text, postal_code text, residence_country text, id_document_type text, id_document_number text, address_line2 text) TO authenticated;
 
 
 --
--- Name: FUNCTION is_account_locked(user_id uuid, now timestamp with time zone); Type: ACL; Schema: api; Owner: -
+-- Name: FUNCTION is_account_locked(user_id uuid); Type: ACL; Schema: api; Owner: -
 --
 
-REVOKE ALL ON FUNCTION api.is_account_locked(user_id uuid, now timestamp with time zone) FROM PUBLIC;
+REVOKE ALL ON FUNCTION api.is_account_locked(user_id uuid) FROM PUBLIC;
 
 
 --
@@ -10412,6 +11530,14 @@ GRANT ALL ON FUNCTION api.report_suspicious_sessions(from_day date, to_day date)
 
 REVOKE ALL ON FUNCTION api.request_account_deletion(confirm_email text) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.request_account_deletion(confirm_email text) TO authenticated;
+
+
+--
+-- Name: FUNCTION request_phone_change(phone text); Type: ACL; Schema: api; Owner: -
+--
+
+REVOKE ALL ON FUNCTION api.request_phone_change(phone text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.request_phone_change(phone text) TO authenticated;
 
 
 --
@@ -10617,11 +11743,11 @@ GRANT ALL ON FUNCTION app.caller_role() TO authenticated;
 
 
 --
--- Name: FUNCTION cancel_account_recovery(login_id uuid, ip inet, user_agent text, now timestamp with time zone); Type: ACL; Schema: app; Owner: -
+-- Name: FUNCTION cancel_account_recovery(token text, ip inet, user_agent text, now timestamp with time zone); Type: ACL; Schema: app; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app.cancel_account_recovery(login_id uuid, ip inet, user_agent text, now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION app.cancel_account_recovery(login_id uuid, ip inet, user_agent text, now timestamp with time zone) TO dwaybank_gateway;
+REVOKE ALL ON FUNCTION app.cancel_account_recovery(token text, ip inet, user_agent text, now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION app.cancel_account_recovery(token text, ip inet, user_agent text, now timestamp with time zone) TO dwaybank_gateway;
 
 
 --
@@ -10655,6 +11781,14 @@ GRANT ALL ON FUNCTION app.check_mfa_rate_limit(user_id uuid, ip inet, max_attemp
 REVOKE ALL ON FUNCTION app.check_request() FROM PUBLIC;
 GRANT ALL ON FUNCTION app.check_request() TO anon;
 GRANT ALL ON FUNCTION app.check_request() TO authenticated;
+
+
+--
+-- Name: FUNCTION check_session(session_id uuid, user_id uuid, user_agent text, now timestamp with time zone); Type: ACL; Schema: app; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app.check_session(session_id uuid, user_id uuid, user_agent text, now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION app.check_session(session_id uuid, user_id uuid, user_agent text, now timestamp with time zone) TO dwaybank_gateway;
 
 
 --
@@ -10769,6 +11903,14 @@ GRANT ALL ON FUNCTION app.current_user_id() TO authenticated;
 --
 
 REVOKE ALL ON FUNCTION app.detect_suspicious_session(user_id uuid, ip inet, user_agent text, device_fingerprint character varying, now timestamp with time zone) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION effective_settings(); Type: ACL; Schema: app; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app.effective_settings() FROM PUBLIC;
+GRANT ALL ON FUNCTION app.effective_settings() TO dwaybank_gateway;
 
 
 --
@@ -11152,12 +12294,12 @@ REVOKE ALL ON FUNCTION app.set_user_role(email text, role text) FROM PUBLIC;
 
 
 --
--- Name: FUNCTION setting(name text, fallback text); Type: ACL; Schema: app; Owner: -
+-- Name: FUNCTION setting(name text); Type: ACL; Schema: app; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app.setting(name text, fallback text) FROM PUBLIC;
-GRANT ALL ON FUNCTION app.setting(name text, fallback text) TO anon;
-GRANT ALL ON FUNCTION app.setting(name text, fallback text) TO authenticated;
+REVOKE ALL ON FUNCTION app.setting(name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app.setting(name text) TO anon;
+GRANT ALL ON FUNCTION app.setting(name text) TO authenticated;
 
 
 --
@@ -11313,6 +12455,13 @@ REVOKE ALL ON FUNCTION app_private.assert_staff() FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION assert_writable(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.assert_writable() FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION backup_code_hash(code text); Type: ACL; Schema: app_private; Owner: -
 --
 
@@ -11348,6 +12497,13 @@ REVOKE ALL ON FUNCTION app_private.close_recovery(recovery_id uuid, status text,
 
 
 --
+-- Name: FUNCTION compile_setting_reader(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.compile_setting_reader() FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION complete_recovery(recovery_id uuid, by_user uuid, now timestamp with time zone); Type: ACL; Schema: app_private; Owner: -
 --
 
@@ -11355,10 +12511,24 @@ REVOKE ALL ON FUNCTION app_private.complete_recovery(recovery_id uuid, by_user u
 
 
 --
+-- Name: FUNCTION throttle_key(ip inet); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.throttle_key(ip inet) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION count_ip_failure(ip inet, now timestamp with time zone); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.count_ip_failure(ip inet, now timestamp with time zone) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION count_signup(ip inet, now timestamp with time zone); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.count_signup(ip inet, now timestamp with time zone) FROM PUBLIC;
 
 
 --
@@ -11446,6 +12616,13 @@ REVOKE ALL ON FUNCTION app_private.create_session(user_id uuid, aal text, amr te
 
 
 --
+-- Name: FUNCTION disable_mfa_method(user_id uuid, method text, now timestamp with time zone); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.disable_mfa_method(user_id uuid, method text, now timestamp with time zone) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION erase_due_accounts(now timestamp with time zone); Type: ACL; Schema: app_private; Owner: -
 --
 
@@ -11509,10 +12686,10 @@ REVOKE ALL ON FUNCTION app_private.ip_retry_after(ip inet, now timestamp with ti
 
 
 --
--- Name: FUNCTION issue_account_token(user_id uuid, purpose text, email text, lifetime interval, now timestamp with time zone); Type: ACL; Schema: app_private; Owner: -
+-- Name: FUNCTION issue_account_token(user_id uuid, purpose text, email text, lifetime interval, now timestamp with time zone, session_id uuid); Type: ACL; Schema: app_private; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_private.issue_account_token(user_id uuid, purpose text, email text, lifetime interval, now timestamp with time zone) FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_private.issue_account_token(user_id uuid, purpose text, email text, lifetime interval, now timestamp with time zone, session_id uuid) FROM PUBLIC;
 
 
 --
@@ -11558,6 +12735,13 @@ REVOKE ALL ON FUNCTION app_private.maintenance_jobs() FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION mask_phone(phone text); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.mask_phone(phone text) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION mfa_code_hash(code text); Type: ACL; Schema: app_private; Owner: -
 --
 
@@ -11569,6 +12753,13 @@ REVOKE ALL ON FUNCTION app_private.mfa_code_hash(code text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION app_private.new_backup_code() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION new_numeric_code(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.new_numeric_code() FROM PUBLIC;
 
 
 --
@@ -11593,6 +12784,13 @@ REVOKE ALL ON FUNCTION app_private.queue_email(user_id uuid, template text, payl
 
 
 --
+-- Name: FUNCTION recovery_cancel_link(user_id uuid, now timestamp with time zone); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.recovery_cancel_link(user_id uuid, now timestamp with time zone) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION refresh_kyc_risk(kyc_id uuid, now timestamp with time zone); Type: ACL; Schema: app_private; Owner: -
 --
 
@@ -11604,6 +12802,13 @@ REVOKE ALL ON FUNCTION app_private.refresh_kyc_risk(kyc_id uuid, now timestamp w
 --
 
 REVOKE ALL ON FUNCTION app_private.refresh_reports() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION refuse_committed(status integer, code text, message text, hint text); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.refuse_committed(status integer, code text, message text, hint text) FROM PUBLIC;
 
 
 --
@@ -11628,10 +12833,24 @@ REVOKE ALL ON FUNCTION app_private.request_session_id() FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION revoke_account_tokens(user_id uuid, reason text, now timestamp with time zone); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.revoke_account_tokens(user_id uuid, reason text, now timestamp with time zone) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION revoke_device_cookies(user_id uuid, now timestamp with time zone); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.revoke_device_cookies(user_id uuid, now timestamp with time zone) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION revoke_sessions(user_id uuid, reason text, except_session uuid, now timestamp with time zone); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.revoke_sessions(user_id uuid, reason text, except_session uuid, now timestamp with time zone) FROM PUBLIC;
 
 
 --
@@ -11705,10 +12924,38 @@ REVOKE ALL ON FUNCTION app_private.take_webauthn_challenge(challenge text, purpo
 
 
 --
+-- Name: FUNCTION tg_mfa_configs__notify_enrolled(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_mfa_configs__notify_enrolled() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION tg_mfa_configs__phone_verified(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_mfa_configs__phone_verified() FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION tg_outbox__forget_token(); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.tg_outbox__forget_token() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION tg_settings__compile(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_settings__compile() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION tg_webauthn_credentials__notify_added(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_webauthn_credentials__notify_added() FROM PUBLIC;
 
 
 --
@@ -11765,6 +13012,13 @@ REVOKE ALL ON FUNCTION audit.checkpoint_signature(head_seq bigint, head_hash byt
 --
 
 REVOKE ALL ON FUNCTION audit.create_partitions(months_ahead integer, now timestamp with time zone) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION disable_tracking(table_oid regclass); Type: ACL; Schema: audit; Owner: -
+--
+
+REVOKE ALL ON FUNCTION audit.disable_tracking(table_oid regclass) FROM PUBLIC;
 
 
 --
@@ -12287,6 +13541,14 @@ GRANT SELECT ON TABLE app.mfa_verification_attempts TO authenticated;
 
 
 --
+-- Name: TABLE settings; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT ON TABLE app.settings TO anon;
+GRANT SELECT ON TABLE app.settings TO authenticated;
+
+
+--
 -- Name: TABLE trusted_devices; Type: ACL; Schema: app; Owner: -
 --
 
@@ -12311,7 +13573,7 @@ GRANT SELECT(email) ON TABLE app.users TO authenticated;
 -- Name: COLUMN users.phone; Type: ACL; Schema: app; Owner: -
 --
 
-GRANT SELECT(phone),UPDATE(phone) ON TABLE app.users TO authenticated;
+GRANT SELECT(phone) ON TABLE app.users TO authenticated;
 
 
 --

@@ -71,10 +71,10 @@ describe("the DBA's cycle, as the README tells it", () => {
       expect(migrate.status, migrate.stdout + migrate.stderr).toBe(0);
       const watch = sh(dir, dbName, 'npm run migrate:watch -- --once');
       expect(watch.status, watch.stdout + watch.stderr).toBe(0);
-      const commit = sh(dir, dbName, 'npm run migrate:commit -- --message "create dba cycle examples table"');
+      const commit = sh(dir, dbName, 'npm run migrate:commit -- --message "create x table"');
       expect(commit.status, commit.stdout + commit.stderr).toBe(0);
       const committed = fs.readdirSync(path.join(dir, 'migrations', 'committed'));
-      expect(committed.at(-1)).toMatch(/^\d{6}-create-dba-cycle-examples-table\.sql$/);
+      expect(committed.at(-1)).toMatch(/^\d{6}-create-x-table\.sql$/);
       expect(fs.readFileSync(path.join(dir, 'db', 'schema.sql'), 'utf8')).toContain('CREATE TABLE app.dba_cycle_examples');
 
       const status = sh(dir, dbName, 'npm run migrate:status');

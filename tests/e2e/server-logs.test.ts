@@ -12,7 +12,7 @@ import { db, gateway, login, uniqueEmail } from './helpers.js';
 
 const dataDir = path.resolve(process.env.TEST_STACK_DATA_DIR ?? '.data/test');
 const pgData = path.join(dataDir, 'pg');
-// Beside the cluster's real folder (scripts/lib/stack.mjs: as root the cluster may live elsewhere).
+// Beside the cluster's real folder (scripts/lib/cluster.mjs: as root the cluster may live elsewhere).
 const postgresLog = path.join(path.dirname(fs.existsSync(pgData) ? fs.realpathSync(pgData) : pgData), 'postgres.log');
 
 function logFiles(): string[] {

@@ -15,7 +15,7 @@ export async function crashTest({ stack, bin, cycles = 3, log = console.log }) {
   await http(`${gatewayUrl}/auth/signup`, { json: { email, password } });
   const token = (await http(`${gatewayUrl}/auth/login`, { json: { email, password } })).body.access_token;
   const outage = { postgrest: {}, gateway: {} };
-  // Beside the cluster, where user postgres can write (see clusterDir in scripts/lib/stack.mjs).
+  // Beside the cluster, where user postgres can write (see clusterDir in scripts/lib/cluster.mjs).
   const pgLog = path.join(path.dirname(realDir(cfg.pgData)), 'postgres.log');
 
   for (let i = 1; i <= cycles; i++) {

@@ -1,3 +1,8 @@
+--! Previous: sha1:97885ca36fe968535dc628cdced26033c4744fb3
+--! Hash: sha1:0625dfd41a342690c1dac6580a52fb5bc308020f
+--! Message: audit disable tracking
+
+--! split: 8-audit-disable-tracking.sql
 -- audit.disable_tracking(table): the inverse of audit.enable_tracking (as
 -- supabase/supa_audit has): drops the table's audit triggers and forgets its
 -- tracked_tables row, so nothing edits audit.tracked_tables by hand (the bench

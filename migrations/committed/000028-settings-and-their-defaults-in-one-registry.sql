@@ -1,3 +1,8 @@
+--! Previous: sha1:0625dfd41a342690c1dac6580a52fb5bc308020f
+--! Hash: sha1:6c0a4ade9220dfd6d80c92dd5b2fb21d824e0795
+--! Message: settings and their defaults in one registry
+
+--! split: 9-settings-registry.sql
 -- Settings and their defaults in one place (issue 16): app.settings lists every
 -- `dwaybank.*` setting with its default and meaning; app.setting(name) reads the
 -- database's value (ALTER DATABASE/ROLE ... SET dwaybank.name) or else that

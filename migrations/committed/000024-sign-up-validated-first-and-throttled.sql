@@ -1,3 +1,8 @@
+--! Previous: sha1:b85c8232ee1088391d380e5bc401e1b0c31212ab
+--! Hash: sha1:4ba5ab9feab6c685fe8a4fccf7ae3f4a0b5a1deb
+--! Message: sign-up validates first and is throttled, and locked addresses cost the same
+
+--! split: 5-sign-up-and-sign-in.sql
 -- Issue 15 (H3): sign-up and sign-in hardening, and check-then-insert races.
 
 -- Finding 12: every "look, then insert" on a per-user unique key holds under

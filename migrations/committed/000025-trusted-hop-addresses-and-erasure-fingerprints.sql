@@ -1,3 +1,8 @@
+--! Previous: sha1:4ba5ab9feab6c685fe8a4fccf7ae3f4a0b5a1deb
+--! Hash: sha1:1b25df6007e230c61796975d0a05f4e6ae5b134e
+--! Message: client addresses by trusted hops and erasure that leaves no raw address in the trail
+
+--! split: 6-operations-and-erasure.sql
 -- Operations and erasure (issue 15, findings 7, 8, 9).
 
 ------------------------------------------------------------------------------

@@ -1,3 +1,8 @@
+--! Previous: sha1:1b25df6007e230c61796975d0a05f4e6ae5b134e
+--! Hash: sha1:97885ca36fe968535dc628cdced26033c4744fb3
+--! Message: check-then-insert races hold under concurrency
+
+--! split: 7-remaining-races.sql
 -- The remaining "look, then write" races (issue 15, finding 12): each check
 -- below now holds when requests for the same account (or address, or list)
 -- arrive together, by a lock taken before the check or by answering the

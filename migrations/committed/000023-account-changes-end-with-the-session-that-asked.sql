@@ -1,3 +1,8 @@
+--! Previous: sha1:144411de299dea413071c1cbf39dbf861b77bc81
+--! Hash: sha1:b85c8232ee1088391d380e5bc401e1b0c31212ab
+--! Message: account changes end with the session that asked for them, and factor removal is the owner's alone
+
+--! split: 4-account-flows.sql
 -- Account flows hardened against an attacker who knows the password (issue 15,
 -- findings 13-16, and the password-change half of 5). Idempotent: re-applied on
 -- every run of the current migration.

@@ -1,3 +1,8 @@
+--! Previous: sha1:1d7dab5a77edd53842e1ce35bd411d6bc0375c23
+--! Hash: sha1:ce0786a284506430313b343dd3f7a75f30966359
+--! Message: staff powers need a second factor and every gateway route checks the session
+
+--! split: 2-staff-assurance.sql
 -- Staff powers need aal2 (issue 15, finding 2), and every gateway route that
 -- takes an access token checks its session in the database (finding 3).
 

@@ -1,3 +1,8 @@
+--! Previous: sha1:6c0a4ade9220dfd6d80c92dd5b2fb21d824e0795
+--! Hash: sha1:dcae4e350921265d07d8f464c8fee5d8a08d9feb
+--! Message: ending another session needs step-up and new factors are told to the owner
+
+--! split: 10-attacker-review.sql
 -- What the attacker's review of the hardened stack found (issue 15, second round):
 -- a stolen session ended the owner's other sessions one by one (step-up now, as
 -- for revoke_user_sessions), and a factor enrolled by a password-only session

@@ -1,3 +1,8 @@
+--! Previous: sha1:ce0786a284506430313b343dd3f7a75f30966359
+--! Hash: sha1:144411de299dea413071c1cbf39dbf861b77bc81
+--! Message: phone changes need step-up and a code to the new number, and no api function takes now
+
+--! split: 3-contact-changes-and-clock.sql
 -- Contact changes need step-up and a verified number; API roles cannot move the clock.
 -- (issue 15, findings 1 and 10)
 
