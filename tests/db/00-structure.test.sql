@@ -1,6 +1,6 @@
 -- Structure and privileges: the rules every table and function must follow.
 begin;
-select plan(17);
+select plan(20);
 
 select has_schema('api', 'should have schema api');
 select has_schema('app', 'should have schema app');
@@ -105,6 +105,26 @@ $$, 'should audit every table except reference data (countries, bulk-loaded watc
 
 select ok(not exists (select from pg_roles where rolname = 'authenticator' and (rolinherit or rolsuper or rolcreaterole or rolcreatedb)),
   'should make authenticator NOINHERIT and unprivileged');
+
+-- Names (db/CONVENTIONS.md): trigger functions tg_<table>__<task> (tg__<task> when shared), triggers _NNN_<name> (the order they fire in).
+select is_empty($$
+  select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+   where n.nspname in ('api', 'app', 'app_private', 'audit') and p.prorettype = 'trigger'::regtype
+     and p.proname !~ '^tg_([a-z0-9]+(_[a-z0-9]+)*__[a-z0-9_]+|_[a-z0-9_]+|track(_truncate)?)$'
+$$, 'should name every trigger function tg_<table>__<task>');
+select is_empty($$
+  select t.tgrelid::regclass::text || ' ' || t.tgname from pg_trigger t join pg_class c on c.oid = t.tgrelid
+    join pg_namespace n on n.oid = c.relnamespace
+   where not t.tgisinternal and n.nspname in ('api', 'app', 'app_private', 'audit') and t.tgname !~ '^_[0-9]{3}_[a-z0-9_]+$'
+$$, 'should name every trigger _NNN_<name>, NNN its place in the firing order');
+
+-- Comments are the API docs: the first line of each becomes the OpenAPI summary.
+select is_empty($$
+  select p.oid::regprocedure::text from pg_proc p where p.pronamespace = 'api'::regnamespace and obj_description(p.oid, 'pg_proc') is null
+  union all
+  select c.oid::regclass::text from pg_class c where c.relnamespace = 'api'::regnamespace and c.relkind = 'v'
+     and obj_description(c.oid, 'pg_class') is null
+$$, 'should comment every api function and view');
 
 select * from finish();
 rollback;
