@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { ApiError, errors } from './errors.js';
+import { errors, type ApiError } from './errors.js';
 
 /** What every database call states about the request it serves (for the audit trail). */
 export interface RequestContext {
@@ -108,14 +108,14 @@ export function fromDbError(e: unknown): ApiError | null {
   const code = err.code ?? '';
   const pt = /^PT([45]\d\d)$/.exec(code);
   if (pt) {
-    return new ApiError(Number(pt[1]) as 400, err.detail || 'REQUEST_REFUSED', err.message ?? 'The request was refused.', err.hint ?? '');
+    return errors.fromDatabase(Number(pt[1]), err.detail || 'REQUEST_REFUSED', err.message ?? 'The request was refused.', err.hint ?? '');
   }
   if (code === 'PGRST') {
     try {
       const body = JSON.parse(err.message ?? '') as { code?: string; message?: string; hint?: string };
       const meta = JSON.parse(err.detail ?? '{}') as { status?: number; headers?: Record<string, string> };
       if (body.code && body.message && meta.status && meta.status >= 400 && meta.status < 600) {
-        return new ApiError(meta.status as 400, body.code, body.message, body.hint ?? '', meta.headers ?? {});
+        return errors.fromDatabase(meta.status, body.code, body.message, body.hint ?? '', meta.headers ?? {});
       }
     } catch {
       return null;

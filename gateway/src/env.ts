@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PASSWORD_LANE } from './auth/lanes.js';
 
 const schema = z
   .object({
@@ -25,15 +26,27 @@ const schema = z
     // Number of trusted proxy hops in front of the gateway; 0 takes the socket address.
     TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
     DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
-    // WebAuthn (read by passkeys/config.ts): checked here too, so that production refuses to start without them.
-    WEBAUTHN_RP_ID: z.string().min(1).max(253).optional(),
+    // WebAuthn: the relying party id (a domain, never an IP address: browsers refuse those, so the
+    // development default is `localhost`) and the origins a response may come from (comma-separated;
+    // default the gateway's own address as http://localhost:PORT and http://127.0.0.1:PORT). Production
+    // must set both, the origins https on the relying party's domain (productionPasskeyIssues).
+    WEBAUTHN_RP_ID: z.string().min(1).max(253).regex(/^[a-z0-9.-]+$/i, 'a domain name such as bank.example').optional(),
+    WEBAUTHN_RP_NAME: z.string().min(1).max(64).default('DwayBank'),
     WEBAUTHN_ORIGINS: z.string().min(1).optional(),
+    // KYC documents (kyc/): where the encrypted files go (kyc/storage.ts for the s3 driver's settings), and
+    // {"kid": "base64 32-byte key", ...} to encrypt them (required in production, generated under KEYS_DIR otherwise).
+    // The size limit is the database's setting kyc_max_document_bytes (settings.ts).
+    KYC_STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
+    KYC_STORAGE_DIR: z.string().min(1).optional(),
+    KYC_ENCRYPTION_KEYS: z.string().min(1).optional(),
     // Password hashing lanes (auth/lanes.ts): sign-ups at most this many at once and
-    // this many waiting, sign-ins in a lane of their own.
+    // this many waiting; sign-ins, and password changes and resets, each in a lane of their own.
     SIGNUP_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
     SIGNUP_QUEUE: z.coerce.number().int().min(0).max(10_000).default(32),
     LOGIN_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(16),
     LOGIN_QUEUE: z.coerce.number().int().min(0).max(10_000).default(512),
+    PASSWORD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(PASSWORD_LANE.concurrency),
+    PASSWORD_QUEUE: z.coerce.number().int().min(0).max(10_000).default(PASSWORD_LANE.queue),
   })
   .superRefine((e, ctx) => {
     if (e.NODE_ENV === 'production' && !e.JWT_PRIVATE_JWKS) {
@@ -57,7 +70,27 @@ const schema = z
     if (e.NODE_ENV !== 'production' && !e.JWT_PRIVATE_JWKS && !e.KEYS_DIR) {
       ctx.addIssue({ code: 'custom', path: ['KEYS_DIR'], message: 'required unless JWT_PRIVATE_JWKS is set' });
     }
-  });
+    for (const o of passkeyOrigins(e)) {
+      if (!/^https?:\/\/[^/\s]+$/.test(o)) ctx.addIssue({ code: 'custom', path: ['WEBAUTHN_ORIGINS'], message: `"${o}" is not an origin (scheme://host[:port])` });
+    }
+    if (e.NODE_ENV === 'production' && !e.KYC_ENCRYPTION_KEYS) {
+      ctx.addIssue({ code: 'custom', path: ['KYC_ENCRYPTION_KEYS'], message: 'required in production' });
+    }
+    if (e.KYC_STORAGE_DRIVER === 's3') {
+      ctx.addIssue({ code: 'custom', path: ['KYC_STORAGE_DRIVER'], message: 'the s3 driver is configuration only in this build (see gateway/src/kyc/storage.ts)' });
+    }
+    if (!e.KYC_STORAGE_DIR && !e.KEYS_DIR) {
+      ctx.addIssue({ code: 'custom', path: ['KYC_STORAGE_DIR'], message: 'required unless KEYS_DIR is set' });
+    }
+  })
+  .transform((e) => ({ ...e, passkeys: { rpID: e.WEBAUTHN_RP_ID ?? 'localhost', rpName: e.WEBAUTHN_RP_NAME, origins: passkeyOrigins(e) } }));
+
+/** The WebAuthn origins: WEBAUTHN_ORIGINS, or (development) the gateway's own address. */
+function passkeyOrigins(e: { WEBAUTHN_ORIGINS?: string | undefined; GATEWAY_PORT: number }): string[] {
+  return e.WEBAUTHN_ORIGINS
+    ? e.WEBAUTHN_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean)
+    : [`http://localhost:${e.GATEWAY_PORT}`, `http://127.0.0.1:${e.GATEWAY_PORT}`];
+}
 
 /**
  * What production needs of the WebAuthn settings: an explicit relying party id
@@ -87,17 +120,22 @@ export function productionPasskeyIssues(rpId: string | undefined, origins: strin
   return issues;
 }
 
-export type Env = z.infer<typeof schema>;
+export type Env = z.output<typeof schema>;
+export type PasskeyConfig = Env['passkeys'];
 
-/** Parses the environment; on error prints every bad field (never its value) and exits. */
+/** A bad environment: every bad field (never its value), for whoever starts the gateway to report. */
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid gateway environment:\n${issues.join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once, at start; throws ConfigError naming every bad field. */
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   // Empty strings mean "unset", as in a shell `FOO=`.
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
   const result = schema.safeParse(cleaned);
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
-    process.stderr.write(`Invalid gateway environment:\n${lines.join('\n')}\n`);
-    process.exit(1);
-  }
+  if (!result.success) throw new ConfigError(result.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`));
   return result.data;
 }

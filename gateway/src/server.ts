@@ -2,11 +2,20 @@ import { serve } from '@hono/node-server';
 import { pino } from 'pino';
 import { createApp } from './app.js';
 import { createDb } from './db.js';
-import { loadEnv } from './env.js';
+import { ConfigError, loadEnv, type Env } from './env.js';
+import { loadSettings, type Settings } from './settings.js';
 import { createTokens } from './tokens/jwt.js';
 import { loadKeys, writeJwksFile } from './tokens/keys.js';
 
-const env = loadEnv();
+// The one place that decides what a bad start means: modules throw, this process exits.
+let env: Env;
+try {
+  env = loadEnv();
+} catch (e) {
+  if (!(e instanceof ConfigError)) throw e;
+  process.stderr.write(`${e.message}\n`);
+  process.exit(1);
+}
 const log = pino({
   level: env.LOG_LEVEL,
   base: { service: 'gateway' },
@@ -29,8 +38,26 @@ if (env.JWKS_FILE) writeJwksFile(env.JWKS_FILE, keys.jwks);
 log.info({ kid: keys.signing.kid, alg: keys.signing.alg, published: keys.jwks.keys.length }, 'signing keys loaded');
 
 const db = createDb(env.GATEWAY_DATABASE_URL, env.DB_POOL_SIZE, log);
+
+// The settings shared with SQL, once: a database still starting is waited for (a bounded while).
+const SETTINGS_WAIT_MS = 30_000;
+let settings: Settings | undefined;
+for (const started = Date.now(); !settings;) {
+  try {
+    settings = await loadSettings(db);
+  } catch (e) {
+    if (Date.now() - started >= SETTINGS_WAIT_MS) {
+      log.fatal({ err: { message: (e as Error).message } }, 'cannot read the settings (app.effective_settings())');
+      process.exit(1);
+    }
+    log.warn({ err: { message: (e as Error).message } }, 'settings not readable yet; retrying');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+}
+log.info(settings, 'settings read');
+
 const tokens = createTokens(keys, { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
-const app = createApp({ db, tokens, log, trustProxy: env.TRUST_PROXY, keys });
+const app = createApp({ env, settings, db, tokens, log, keys });
 
 const server = serve({ fetch: app.fetch, hostname: env.GATEWAY_HOST, port: env.GATEWAY_PORT }, (info) =>
   log.info({ host: info.address, port: info.port }, 'gateway listening'));

@@ -173,7 +173,7 @@ describe('passkeys in production (finding 18)', () => {
     [path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(root, 'gateway', 'src', 'server.ts')], {
       env: {
         PATH: process.env.PATH ?? '', NODE_ENV: 'production', GATEWAY_PORT: '1',
-        GATEWAY_DATABASE_URL: 'postgres://nobody:x@127.0.0.1:1/none', JWT_PRIVATE_JWKS: '{"keys":[]}', MFA_ENCRYPTION_KEYS: '{}',
+        GATEWAY_DATABASE_URL: 'postgres://nobody:x@127.0.0.1:1/none', JWT_PRIVATE_JWKS: '{"keys":[]}', MFA_ENCRYPTION_KEYS: '{}', KYC_ENCRYPTION_KEYS: '{}',
         OUTBOX_SENDER: 'webhook', OUTBOX_WEBHOOK_URL: 'https://notify.example/hook', ...extra,
       },
       encoding: 'utf8', timeout: 30_000,

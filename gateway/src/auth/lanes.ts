@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.js';
+import { errors } from '../errors.js';
 
 /**
  * Bounded lanes for password hashing. bcrypt runs inside PostgreSQL (pgcrypto),
@@ -14,10 +14,6 @@ export interface LaneOptions {
   waitMs: number;
   retryAfterSeconds?: number;
 }
-
-export const serverBusy = (retryAfter: number) =>
-  new ApiError(503, 'SERVER_BUSY', 'Too many requests of this kind are being handled right now.',
-    'Wait for the time in Retry-After before trying again.', { 'Retry-After': String(retryAfter) });
 
 export class Lane {
   private active = 0;
@@ -43,7 +39,7 @@ export class Lane {
 
   private wait(): Promise<void> {
     const retry = this.opts.retryAfterSeconds ?? 5;
-    if (this.waiting.length >= this.opts.queue) return Promise.reject(serverBusy(retry));
+    if (this.waiting.length >= this.opts.queue) return Promise.reject(errors.serverBusy(retry));
     return new Promise<void>((resolve, reject) => {
       const entry = {
         // The slot is handed over by release(): `active` stays counted.
@@ -51,7 +47,7 @@ export class Lane {
         timer: setTimeout(() => {
           const i = this.waiting.indexOf(entry);
           if (i >= 0) this.waiting.splice(i, 1);
-          reject(serverBusy(retry));
+          reject(errors.serverBusy(retry));
         }, this.opts.waitMs),
       };
       this.waiting.push(entry);
@@ -72,7 +68,7 @@ export interface Lanes {
   password: Lane;
 }
 
-/** The password lane's size when the environment does not set one. */
+/** The password lane's size when the environment does not set one (env.ts). */
 export const PASSWORD_LANE = { concurrency: 2, queue: 32 } as const;
 
 /**
@@ -83,17 +79,11 @@ export const PASSWORD_LANE = { concurrency: 2, queue: 32 } as const;
  */
 export function createLanes(env: {
   SIGNUP_CONCURRENCY: number; SIGNUP_QUEUE: number; LOGIN_CONCURRENCY: number; LOGIN_QUEUE: number;
-  PASSWORD_CONCURRENCY?: number; PASSWORD_QUEUE?: number;
+  PASSWORD_CONCURRENCY: number; PASSWORD_QUEUE: number;
 }): Lanes {
   return {
     signup: new Lane('signup', { concurrency: env.SIGNUP_CONCURRENCY, queue: env.SIGNUP_QUEUE, waitMs: 10_000 }),
     login: new Lane('login', { concurrency: env.LOGIN_CONCURRENCY, queue: env.LOGIN_QUEUE, waitMs: 10_000 }),
-    password: passwordLane(env),
+    password: new Lane('password', { concurrency: env.PASSWORD_CONCURRENCY, queue: env.PASSWORD_QUEUE, waitMs: 10_000 }),
   };
-}
-
-/** The lane for password changes and resets (also used alone by the account routes when no lanes are passed). */
-export function passwordLane(env: { PASSWORD_CONCURRENCY?: number; PASSWORD_QUEUE?: number } = {}): Lane {
-  return new Lane('password', { concurrency: env.PASSWORD_CONCURRENCY ?? PASSWORD_LANE.concurrency,
-    queue: env.PASSWORD_QUEUE ?? PASSWORD_LANE.queue, waitMs: 10_000 });
 }

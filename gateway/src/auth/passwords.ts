@@ -1,5 +1,5 @@
 import { dictionary } from '@zxcvbn-ts/language-common';
-import { ApiError } from '../errors.js';
+import { errors } from '../errors.js';
 
 const normalise = (s: string) => s.normalize('NFKC').toLowerCase();
 const common = new Set(dictionary.passwords.map(normalise));
@@ -10,7 +10,6 @@ const common = new Set(dictionary.passwords.map(normalise));
  */
 export function assertNotCommon(password: string): void {
   if (common.has(normalise(password))) {
-    throw new ApiError(400, 'WEAK_PASSWORD', 'This password is one of the most commonly used and easy to guess.',
-      'Choose a password that is not a common word or pattern; a few unrelated words make a strong password.');
+    throw errors.weakPassword();
   }
 }

@@ -1,7 +1,8 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Db } from '../db.js';
-import { ApiError, errors } from '../errors.js';
-import { requestContext, type AppEnv } from '../router.js';
+import { errors } from '../errors.js';
+import type { AppEnv } from '../lib/create-app.js';
+import { requestContext } from '../lib/request.js';
 import type { Tokens, VerifiedToken } from '../tokens/jwt.js';
 
 /** A request's access token, with role and aal as the database has them now (not as the token was signed). */
@@ -41,13 +42,6 @@ export const SESSION_POLICIES: Record<string, SessionPolicy> = {
   'GET /admin/events': { roles: ['admin'] },
   'POST /admin/audit/checkpoints/sign': { roles: ['admin'] },
 };
-
-export const sessionEnded = () => new ApiError(401, 'SESSION_ENDED', 'The session of this token has ended.', 'Sign in again.',
-  { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
-export const aal2Required = () => new ApiError(403, 'AAL2_REQUIRED', 'Staff accounts need a session confirmed with a second factor.',
-  'Enrol a second factor at /auth/mfa/totp/enroll (or /auth/passkeys/register/options), then sign in with it or step up with POST /auth/mfa/step-up.');
-const forbidden = (roles: readonly string[]) => new ApiError(403, 'FORBIDDEN', `This endpoint is for ${roles.join(' and ')} accounts.`,
-  'Sign in with an account that has this role.');
 
 interface SessionRow { live: boolean; role: SessionClaims['role'] | null; aal: SessionClaims['aal'] | null; auth_time: Date | null; staff: boolean | null }
 
@@ -96,10 +90,10 @@ export function sessionMiddleware(deps: { db: Db; tokens: Tokens; trustProxy: nu
     if (!verified) throw errors.invalidToken();
     const ctx = requestContext(c, deps.trustProxy);
     const row = await checkSession(deps.db, verified, ctx.userAgent, ctx.requestId);
-    if (!row.live) throw sessionEnded();
+    if (!row.live) throw errors.sessionEnded();
     const staff = Boolean(row.staff) || verified.role !== 'authenticated';
-    if (staff && row.aal !== 'aal2' && !route.policy.enrolment) throw aal2Required();
-    if (route.policy.roles && !route.policy.roles.includes(row.role!)) throw forbidden(route.policy.roles);
+    if (staff && row.aal !== 'aal2' && !route.policy.enrolment) throw errors.aal2Required();
+    if (route.policy.roles && !route.policy.roles.includes(row.role!)) throw errors.forbidden(route.policy.roles);
     c.set('claims', { ...verified, role: row.role!, aal: row.aal!, auth_time: new Date(row.auth_time!), staff });
     return next();
   };

@@ -1,14 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRouter } from '../router.js';
+import { createRouter } from '../../lib/create-app.js';
 
 /**
  * The account security page: static files from gateway/public, and the
  * browser bundle of @simplewebauthn/browser straight from node_modules. Same
  * origin as the API it calls, under a strict Content-Security-Policy.
  */
-const PUBLIC = path.resolve(import.meta.dirname, '..', '..', 'public');
-const WEBAUTHN_BUNDLE = path.resolve(import.meta.dirname, '..', '..', '..', 'node_modules', '@simplewebauthn', 'browser', 'dist', 'bundle', 'index.umd.min.js');
+const PUBLIC = path.resolve(import.meta.dirname, '..', '..', '..', 'public');
+const WEBAUTHN_BUNDLE = path.resolve(import.meta.dirname, '..', '..', '..', '..', 'node_modules', '@simplewebauthn', 'browser', 'dist', 'bundle', 'index.umd.min.js');
 
 const files: Record<string, { file: string; type: string }> = {
   '/account/': { file: path.join(PUBLIC, 'index.html'), type: 'text/html; charset=utf-8' },
@@ -19,7 +19,7 @@ const files: Record<string, { file: string; type: string }> = {
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-export function pageRoutes() {
+export function accountPageRouter() {
   const router = createRouter();
   router.get('/account', (c) => c.redirect('/account/', 301));
   for (const [route, { file, type }] of Object.entries(files)) {

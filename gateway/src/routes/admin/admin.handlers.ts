@@ -1,55 +1,40 @@
-import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Logger } from 'pino';
-import type { Db } from '../db.js';
-import { errorResponse, errors } from '../errors.js';
-import { createRouter, type AppEnv } from '../router.js';
-import type { Tokens } from '../tokens/jwt.js';
-import type { KeyRing } from '../tokens/keys.js';
-import { checkSession, claims } from '../middlewares/session.js';
-import { createCheckpointSigner } from './checkpoints.js';
-import { createSecurityEvents } from './events.js';
+import { createCheckpointSigner } from '../../admin/checkpoints.js';
+import { createSecurityEvents } from '../../admin/events.js';
+import type { Db } from '../../db.js';
+import { errors } from '../../errors.js';
+import type { AppEnv, Handlers } from '../../lib/create-app.js';
+import { checkSession, claims } from '../../middlewares/session.js';
+import type { KeyRing } from '../../tokens/keys.js';
+import type { routes } from './admin.routes.js';
 
-const events = createRoute({
-  method: 'get', path: '/admin/events', tags: ['admin'], security: [{ bearer: [] }],
-  summary: 'Security events as they happen (Server-Sent Events)',
-  description: 'Every audit event of severity warning or critical (lockouts, refresh-token reuse, suspicious sessions, sanctions matches...), '
-    + 'as `event: security_event` with the JSON of the event (no personal data). A comment line every 15 s keeps the connection open.',
-  responses: {
-    200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'The event stream' },
-    401: errorResponse('Missing or invalid access token (INVALID_TOKEN)'),
-    403: errorResponse('Not an admin (FORBIDDEN)'),
-  },
-});
-
-const sign = createRoute({
-  method: 'post', path: '/admin/audit/checkpoints/sign', tags: ['admin'], security: [{ bearer: [] }],
-  summary: 'Countersign pending audit checkpoints now',
-  description: 'Signs every checkpoint of the audit chain that has no gateway signature yet (a JWS with the gateway\'s signing key, '
-    + 'verifiable with /.well-known/jwks.json). The gateway also does this every minute on its own.',
-  responses: {
-    200: { content: { 'application/json': { schema: z.object({ signed: z.number().int() }) } }, description: 'Checkpoints signed' },
-    401: errorResponse('Missing or invalid access token (INVALID_TOKEN)'),
-    403: errorResponse('Not an admin (FORBIDDEN)'),
-  },
-});
+export interface AdminDeps {
+  db: Db;
+  log: Logger;
+  databaseUrl: string;
+  /** The JWT signing keys, for countersigning audit checkpoints; without them no signing. */
+  keys?: KeyRing;
+}
 
 /** How often an open event stream is kept alive, and its session and role checked again (also before every event). */
 const KEEP_ALIVE_MS = 15_000;
 
-export function adminRoutes(deps: { db: Db; tokens: Tokens; log: Logger; trustProxy: number; databaseUrl: string; keys?: KeyRing }) {
+export function adminHandlers(deps: AdminDeps): Handlers<typeof routes> {
   const { db, log } = deps;
   const securityEvents = createSecurityEvents(deps.databaseUrl, log);
   const signer = deps.keys ? createCheckpointSigner(db, deps.keys, log) : null;
   signer?.start();
 
-  return createRouter()
-    .openapi(sign, async (c) => {
+  return {
+    sign: async (c) => {
       if (!signer) throw errors.unavailable();
       return c.json({ signed: await signer.signPending() }, 200);
-    })
-    .openapi(events, (async (c: Context<AppEnv>) => {
+    },
+
+    // A stream, not a JSON response: its type is not the route's.
+    events: (async (c: Context<AppEnv>) => {
       // The session middleware let only a live admin session at aal2 this far; each keep-alive asks again.
       const who = claims(c);
       const userAgent = c.req.header('user-agent')?.slice(0, 512) ?? null;
@@ -101,5 +86,6 @@ export function adminRoutes(deps: { db: Db; tokens: Tokens; log: Logger; trustPr
           log.info({ requestId: c.get('requestId'), admin: who.sub }, 'security event stream closed');
         }
       });
-    }) as never);
+    }) as never,
+  };
 }

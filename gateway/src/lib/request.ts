@@ -1,24 +1,9 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import net from 'node:net';
 import type { Context } from 'hono';
-import type { RequestContext } from './db.js';
-import type { SessionClaims } from './middlewares/session.js';
-import { errors } from './errors.js';
-
-/** `claims`: the access token of a route that takes one, checked by middlewares/session.ts. */
-export type AppEnv = { Variables: { requestId: string; claims?: SessionClaims } };
-
-/** A router whose schema violations become VALIDATION_FAILED, like every other error. */
-export function createRouter() {
-  return new OpenAPIHono<AppEnv>({
-    defaultHook: (result) => {
-      if (!result.success) {
-        throw errors.validation(result.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message })));
-      }
-    },
-  });
-}
+import type { Db, RequestContext } from '../db.js';
+import { claims } from '../middlewares/session.js';
+import type { AppEnv } from './create-app.js';
 
 /** IPv4 clients reach a dual-stack socket as ::ffff:a.b.c.d; the throttle must see one address. */
 const normaliseIp = (ip: string) => (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip) ? ip.slice(7) : ip);
@@ -38,10 +23,23 @@ export function clientIp(c: Context, trustProxy: number): string {
   return normaliseIp(socket);
 }
 
+/** What every database call states about the request it serves (for the audit trail). */
 export function requestContext(c: Context<AppEnv>, trustProxy: number): RequestContext {
   return {
     requestId: c.get('requestId'),
     ip: clientIp(c, trustProxy),
     userAgent: c.req.header('user-agent')?.slice(0, 512) ?? null,
   };
+}
+
+/**
+ * Calls `fn(user_id, session_id, ...args, ip, user_agent)` for the signed-in caller, in a transaction
+ * that records the request (the shape of the app functions behind the account's own routes).
+ */
+export async function asCaller(db: Db, c: Context<AppEnv>, trustProxy: number, fn: `app.${string}`, args: unknown[]): Promise<void> {
+  const who = claims(c);
+  const ctx = requestContext(c, trustProxy);
+  const params = [who.sub, who.sid, ...args, ctx.ip, ctx.userAgent];
+  const list = params.map((_, i) => (i === params.length - 2 ? `$${i + 1}::inet` : `$${i + 1}`)).join(', ');
+  await db.withTx(ctx, (client) => client.query(`select ${fn}(${list})`, params));
 }
