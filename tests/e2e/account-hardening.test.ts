@@ -2,39 +2,16 @@
 // (issue 15, findings 13-16 and the password-change half of 5). Links and codes
 // come from the development mailbox the gateway's `log` outbox sender writes.
 import { describe, expect, it } from 'vitest';
-import { codeAt } from '../../gateway/src/mfa/totp.js';
-import { db, gateway, login, mailbox, me, newUser, postgrest, session, uniqueEmail, type TestUser } from './helpers.js';
-
-/** The newest message of a template for a user, once the outbox has delivered it. */
-async function mail(userId: string, template: string, after = 0) {
-  const ids = (await db.query<{ id: string }>(
-    'select id::text from app_private.outbox where user_id = $1 and template = $2 and id > $3 order by id desc', [userId, template, after])).rows.map((r) => r.id);
-  for (let i = 0; i < 75 && ids.length; i++) {
-    const m = mailbox().find((l) => l.id === ids[0]);
-    if (m) return m;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no ${template} message arrived for ${userId}`);
-}
+import { backupCodeSession, db, enrolTotp, gateway, login, mail, me, newUser, postgrest, session, uniqueEmail, type TestUser } from './helpers.js';
 
 /** A user with an authenticator app and backup codes. */
 async function withTotp(tag: string) {
   const user = await newUser(tag);
   const s = await session(user);
-  const e = await gateway('/auth/mfa/totp/enroll', { method: 'POST', token: s.access_token, json: {} });
-  expect(e.status).toBe(201);
-  const c = await gateway('/auth/mfa/totp/confirm', { method: 'POST', token: s.access_token,
-    json: { config_id: e.body.config_id, code: codeAt(e.body.secret, Math.floor(Date.now() / 1000)) } });
-  expect(c.status).toBe(200);
-  return { ...user, backupCodes: c.body.backup_codes as string[] };
+  return { ...user, backupCodes: (await enrolTotp(s.access_token)).backupCodes };
 }
 /** Signs in with the password and a backup code: an aal2 session. */
-async function aal2Session(u: TestUser & { backupCodes: string[] }, codeIndex: number) {
-  const l = await login(u.email, u.password);
-  const v = await gateway('/auth/mfa/verify', { method: 'POST', json: { mfa_token: l.body.mfa_token, method: 'backup_codes', code: u.backupCodes[codeIndex] } });
-  expect(v.status).toBe(200);
-  return v.body as { access_token: string; session_id: string };
-}
+const aal2Session = (u: TestUser & { backupCodes: string[] }, codeIndex: number) => backupCodeSession(u, u.backupCodes[codeIndex]);
 async function staff(tag: string, role: 'admin' | 'compliance_officer') {
   const o = await withTotp(tag);
   await db.query('update app.users set role = $2 where id = $1', [o.userId, role]);
@@ -78,7 +55,7 @@ describe('finding 13: a pending e-mail change ends with the password and with it
     // Signing out ends the request as well.
     const s2 = await session(u);
     await askEmailChange(s2.access_token, uniqueEmail('h1-elsewhere'));
-    const link2 = await mail(u.userId, 'email_change_confirm', Number(link.id));
+    const link2 = await mail(u.userId, 'email_change_confirm', { after: Number(link.id) });
     expect((await gateway('/auth/logout', { method: 'POST', token: s2.access_token })).status).toBe(204);
     expect((await gateway('/auth/email/change/confirm', { method: 'POST', json: { token: link2.data.token } })).status).toBe(400);
     expect((await db.query('select email from app.users where id = $1', [u.userId])).rows[0].email).toBe(u.email);

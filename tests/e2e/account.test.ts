@@ -4,42 +4,17 @@
 // `log` outbox sender writes (OUTBOX_LOG_FILE, default <TEST_STACK_DATA_DIR>/outbox.log).
 import { describe, expect, it } from 'vitest';
 import { codeAt, PERIOD } from '../../gateway/src/mfa/totp.js';
-import { assertNoInternals, db, gateway, login, mailbox, me, newUser, postgrest, refresh, session, uniqueEmail, type TestUser } from './helpers.js';
-
-
-/** The newest message of a template for a user, once the outbox has delivered it. */
-async function mail(userId: string, template: string, after = 0) {
-  const ids = (await db.query<{ id: string }>(
-    'select id::text from app_private.outbox where user_id = $1 and template = $2 and id > $3 order by id desc', [userId, template, after])).rows.map((r) => r.id);
-  for (let i = 0; i < 75 && ids.length; i++) {
-    const m = mailbox().find((l) => l.id === ids[0]);
-    if (m) return m;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no ${template} message arrived for ${userId}`);
-}
-const lastOutboxId = async () => Number((await db.query('select coalesce(max(id), 0) as id from app_private.outbox')).rows[0].id);
-const bearer = (token: string) => ({ token });
+import { assertNoInternals, backupCodeSession, db, enrolTotp, gateway, lastOutboxId, login, mail, mailbox, me, newUser, postgrest, refresh, session, uniqueEmail, type TestUser } from './helpers.js';
 
 /** A user with an authenticator app, signed in at aal2; `secret` makes further codes. */
 async function withTotp(tag: string) {
   const user = await newUser(tag);
   const s = await session(user);
-  const e = await gateway('/auth/mfa/totp/enroll', { method: 'POST', ...bearer(s.access_token), json: {} });
-  expect(e.status).toBe(201);
-  const now = Math.floor(Date.now() / 1000);
-  const c = await gateway('/auth/mfa/totp/confirm', { method: 'POST', ...bearer(s.access_token), json: { config_id: e.body.config_id, code: codeAt(e.body.secret, now) } });
-  expect(c.status).toBe(200);
-  return { ...user, secret: e.body.secret as string, backupCodes: c.body.backup_codes as string[], step: Math.floor(now / PERIOD) };
+  const { secret, backupCodes, at } = await enrolTotp(s.access_token);
+  return { ...user, secret, backupCodes, step: Math.floor(at / PERIOD) };
 }
 /** Signs in with password and a backup code: an aal2 session. */
-async function aal2Session(u: TestUser & { backupCodes: string[] }, codeIndex: number) {
-  const l = await login(u.email, u.password);
-  expect(l.body.mfa_required).toBe(true);
-  const v = await gateway('/auth/mfa/verify', { method: 'POST', json: { mfa_token: l.body.mfa_token, method: 'backup_codes', code: u.backupCodes[codeIndex] } });
-  expect(v.status).toBe(200);
-  return v.body as { access_token: string; refresh_token: string; session_id: string };
-}
+const aal2Session = (u: TestUser & { backupCodes: string[] }, codeIndex: number) => backupCodeSession(u, u.backupCodes[codeIndex]);
 /** Makes a session's last authentication older than the step-up window. */
 const age = (sessionId: string) => db.query("update app.user_sessions set auth_time = now() - interval '20 minutes' where id = $1", [sessionId]);
 
@@ -83,7 +58,7 @@ describe('e-mail verification', () => {
     const s = await session(user);
     const r = await gateway('/auth/email/resend', { method: 'POST', token: s.access_token });
     expect(r.status).toBe(202);
-    const second = await mail(user.userId, 'email_verification', Number(first.id));
+    const second = await mail(user.userId, 'email_verification', { after: Number(first.id) });
     expect(second.data.token).not.toBe(first.data.token);
     expect((await gateway('/auth/email/verify', { method: 'POST', json: { token: first.data.token } })).body.code).toBe('ACCOUNT_TOKEN_INVALID');
     expect((await gateway('/auth/email/resend', { method: 'POST', token: s.access_token })).status).toBe(202);
@@ -113,7 +88,7 @@ describe('forgotten password', () => {
     const s2 = await session(user);
     const mark = await lastOutboxId();
     expect((await gateway('/auth/password/forgot', { method: 'POST', json: { email: user.email } })).status).toBe(202);
-    const m = await mail(user.userId, 'password_reset', mark);
+    const m = await mail(user.userId, 'password_reset', { after: mark });
     const weak = await gateway('/auth/password/reset', { method: 'POST', json: { token: m.data.token, new_password: 'password1234' } });
     expect(weak.status).toBe(400);
     expect(weak.body.code).toBe('WEAK_PASSWORD');
@@ -128,14 +103,14 @@ describe('forgotten password', () => {
     expect(again.body.code).toBe('ACCOUNT_TOKEN_USED');
     expect((await login(user.email, user.password)).status).toBe(401);
     expect((await login(user.email, newPassword)).status).toBe(200);
-    await mail(user.userId, 'password_changed', mark);
+    await mail(user.userId, 'password_changed', { after: mark });
   });
 
   it('never bypasses MFA: after a reset the next sign-in still asks for the second factor', async () => {
     const u = await withTotp('reset-mfa');
     const mark = await lastOutboxId();
     await gateway('/auth/password/forgot', { method: 'POST', json: { email: u.email } });
-    const m = await mail(u.userId, 'password_reset', mark);
+    const m = await mail(u.userId, 'password_reset', { after: mark });
     const newPassword = `after reset ${Date.now()} harbour`;
     expect((await gateway('/auth/password/reset', { method: 'POST', json: { token: m.data.token, new_password: newPassword } })).status).toBe(200);
     const l = await login(u.email, newPassword);
@@ -148,9 +123,9 @@ describe('forgotten password', () => {
     const user = await newUser('reset-newer');
     const mark = await lastOutboxId();
     await gateway('/auth/password/forgot', { method: 'POST', json: { email: user.email } });
-    const first = await mail(user.userId, 'password_reset', mark);
+    const first = await mail(user.userId, 'password_reset', { after: mark });
     await gateway('/auth/password/forgot', { method: 'POST', json: { email: user.email } });
-    const second = await mail(user.userId, 'password_reset', Number(first.id));
+    const second = await mail(user.userId, 'password_reset', { after: Number(first.id) });
     const old = await gateway('/auth/password/reset', { method: 'POST', json: { token: first.data.token, new_password: `old link ${Date.now()} pebble` } });
     expect(old.body.code).toBe('ACCOUNT_TOKEN_INVALID');
     expect((await gateway('/auth/password/reset', { method: 'POST', json: { token: second.data.token, new_password: `new link ${Date.now()} pebble` } })).status).toBe(200);
@@ -191,9 +166,9 @@ describe('password and e-mail change', () => {
     const mark = await lastOutboxId();
     const r = await gateway('/auth/email/change', { method: 'POST', token: up.body.access_token, json: { new_email: newEmail } });
     expect(r.status).toBe(202);
-    const confirm = await mail(u.userId, 'email_change_confirm', mark);
+    const confirm = await mail(u.userId, 'email_change_confirm', { after: mark });
     expect(confirm.to).toBe(newEmail);
-    const notice = await mail(u.userId, 'email_change_requested', mark);
+    const notice = await mail(u.userId, 'email_change_requested', { after: mark });
     expect(notice.to).toBe(u.email);
     expect(JSON.stringify(notice)).not.toContain(confirm.data.token);
     expect((await login(u.email, u.password)).status).toBe(200);
@@ -201,7 +176,7 @@ describe('password and e-mail change', () => {
     expect(ok.status).toBe(200);
     expect((await login(newEmail, u.password)).body.mfa_required).toBe(true);
     expect((await login(u.email, u.password)).status).toBe(401);
-    expect((await mail(u.userId, 'email_changed', mark)).to).toBe(u.email);
+    expect((await mail(u.userId, 'email_changed', { after: mark })).to).toBe(u.email);
     expect((await gateway('/auth/email/change/confirm', { method: 'POST', json: { token: confirm.data.token } })).body.code).toBe('ACCOUNT_TOKEN_USED');
   });
 });
@@ -250,7 +225,7 @@ describe('audit', () => {
     await gateway('/auth/email/verify', { method: 'POST', json: { token: v.data.token } });
     const mark = await lastOutboxId();
     await gateway('/auth/password/forgot', { method: 'POST', json: { email: user.email } });
-    const m = await mail(user.userId, 'password_reset', mark);
+    const m = await mail(user.userId, 'password_reset', { after: mark });
     await gateway('/auth/password/reset', { method: 'POST', json: { token: m.data.token, new_password: `audited ${Date.now()} compass` } });
     const events = (await db.query<{ event_type: string }>('select distinct event_type from audit.audit_log where subject_user_id = $1', [user.userId])).rows.map((r) => r.event_type);
     expect(events).toEqual(expect.arrayContaining(['account.email_verification.sent', 'account.email.verified',

@@ -4,8 +4,7 @@
 // refused, ended sessions refused, step-up entries refused outside the window).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { apiFunctions, apiViews, gatewayRoutes, type Entry, type Role } from '../assurance-matrix.js';
-import { db, gateway, login, newUser, postgrest, session, staffUser, type Reply } from './helpers.js';
-import { codeAt } from '../../gateway/src/mfa/totp.js';
+import { backupCodeSession, db, enrolTotp, gateway, newUser, postgrest, session, staffUser, type Reply } from './helpers.js';
 
 const PLACEHOLDER_ID = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
 /** Gateway routes that are not in /openapi.json (the document itself, the static account page). */
@@ -129,13 +128,9 @@ async function staffAal1(role: 'admin' | 'compliance_officer'): Promise<Caller> 
 async function customerAal2(tag: string): Promise<Caller> {
   const u = await newUser(tag);
   const s = await session(u);
-  const e = await gateway('/auth/mfa/totp/enroll', { method: 'POST', token: s.access_token, json: {} });
-  const c = await gateway('/auth/mfa/totp/confirm', { method: 'POST', token: s.access_token,
-    json: { config_id: e.body.config_id, code: codeAt(e.body.secret, Math.floor(Date.now() / 1000)) } });
-  const l = await login(u.email, u.password);
-  const v = await gateway('/auth/mfa/verify', { method: 'POST', json: { mfa_token: l.body.mfa_token, method: 'backup_codes', code: c.body.backup_codes[0] } });
-  if (v.body?.aal !== 'aal2') throw new Error(`customer aal2 sign-in failed: ${v.text}`);
-  return { token: v.body.access_token, sessionId: v.body.session_id, userId: u.userId, email: u.email };
+  const { backupCodes } = await enrolTotp(s.access_token);
+  const v = await backupCodeSession(u, backupCodes[0]);
+  return { token: v.access_token, sessionId: v.session_id, userId: u.userId, email: u.email };
 }
 const staffAal2 = async (role: 'admin' | 'compliance_officer'): Promise<Caller> => {
   const s = await staffUser(role, `am-${role}`);

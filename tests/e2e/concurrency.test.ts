@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { PASSWORD_LANE } from '../../gateway/src/auth/lanes.js';
 import { PERIOD, codeAt } from '../../gateway/src/mfa/totp.js';
-import { db, gateway, login, newUser, postgrest, refresh, session, type TestUser } from './helpers.js';
+import { db, enrolTotp, gateway, login, newUser, postgrest, refresh, session, type TestUser } from './helpers.js';
 
 const all = <T>(n: number, fn: (i: number) => Promise<T>) => Promise.all(Array.from({ length: n }, (_, i) => fn(i)));
 const count = (xs: { status: number }[], status: number) => xs.filter((x) => x.status === status).length;
@@ -64,19 +64,14 @@ describe('concurrency', () => {
   it('accepts one TOTP code exactly once when it is submitted in parallel', async () => {
     const u = await newUser('race-totp');
     const s = await session(u);
-    const e = await gateway('/auth/mfa/totp/enroll', { method: 'POST', token: s.access_token, json: { label: 'Phone' } });
-    expect(e.status).toBe(201);
-    const t = Math.floor(Date.now() / 1000);
-    const c = await gateway('/auth/mfa/totp/confirm', { method: 'POST', token: s.access_token,
-      json: { config_id: e.body.config_id, code: oathtool(e.body.secret, t) } });
-    expect(c.status).toBe(200);
+    const { secret, at: t } = await enrolTotp(s.access_token, { label: 'Phone' }, oathtool);
     // Ten sign-ins, each waiting for its second factor, all given the same next code.
     const tokens = await all(10, async () => {
       const r = await login(u.email, u.password);
       expect(r.body).toMatchObject({ mfa_required: true });
       return r.body.mfa_token as string;
     });
-    const code = oathtool(e.body.secret, t + PERIOD);
+    const code = oathtool(secret, t + PERIOD);
     const before = await db.query<{ n: string }>('select count(*) n from app.user_sessions where user_id = $1', [u.userId]);
     const replies = await all(10, (i) => gateway('/auth/mfa/verify', { method: 'POST', json: { mfa_token: tokens[i], method: 'totp', code } }));
     expect(replies.filter((r) => r.status >= 500)).toEqual([]);
@@ -137,12 +132,7 @@ async function holding<T>(lock: string, params: unknown[], fn: (client: pg.PoolC
 async function withTotp(tag: string): Promise<TestUser & { secret: string }> {
   const u = await newUser(tag);
   const s = await session(u);
-  const e = await gateway('/auth/mfa/totp/enroll', { method: 'POST', token: s.access_token, json: {} });
-  expect(e.status).toBe(201);
-  const c = await gateway('/auth/mfa/totp/confirm', { method: 'POST', token: s.access_token,
-    json: { config_id: e.body.config_id, code: codeAt(e.body.secret, Math.floor(Date.now() / 1000)) } });
-  expect(c.status).toBe(200);
-  return { ...u, secret: e.body.secret as string };
+  return { ...u, secret: (await enrolTotp(s.access_token)).secret };
 }
 
 describe('remaining races (finding 12)', () => {

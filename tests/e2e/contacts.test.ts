@@ -4,20 +4,7 @@
 // number changes only with a step-up and a code sent to the new number, the old
 // contacts are told, and SMS codes go to the number the factor was enrolled with.
 import { describe, expect, it } from 'vitest';
-import { db, gateway, mailbox, newUser, postgrest, session, type MailboxMessage } from './helpers.js';
-
-/** The newest message of a template for a user, once the outbox has delivered it. */
-async function mail(userId: string, template: string, channel: 'sms' | 'email' = 'sms'): Promise<MailboxMessage> {
-  for (let i = 0; i < 75; i++) {
-    const ids = (await db.query<{ id: string }>(
-      'select id::text from app_private.outbox where user_id = $1 and template = $2 and channel = $3 order by id desc limit 1',
-      [userId, template, channel])).rows.map((r) => r.id);
-    const m = ids.length ? mailbox().find((l) => l.id === ids[0]) : undefined;
-    if (m) return m;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no ${template} message arrived for ${userId}`);
-}
+import { db, gateway, mail, newUser, postgrest, session } from './helpers.js';
 
 const OLD = '+4915100000101';
 
@@ -28,7 +15,7 @@ async function withSms(tag: string) {
   const s = await session(user);
   const e = await gateway('/auth/mfa/otp/enroll', { method: 'POST', token: s.access_token, json: { method: 'sms' } });
   expect(e.status).toBe(201);
-  const code = (await mail(user.userId, 'mfa_code')).data.code as string;
+  const code = (await mail(user.userId, 'mfa_code', { channel: 'sms' })).data.code as string;
   const c = await gateway('/auth/mfa/otp/confirm', { method: 'POST', token: s.access_token, json: { config_id: e.body.config_id, code } });
   expect(c.status).toBe(200);
   return { user, aal1: s.access_token };
@@ -52,14 +39,14 @@ describe('phone number changes', () => {
     await db.query(`update app.users set phone = '+4915199999902' where id = $1`, [user.userId]);
     const ch = await gateway('/auth/mfa/challenge', { method: 'POST', token: aal1, json: { method: 'sms' } });
     expect(ch.status).toBe(202);
-    expect((await mail(user.userId, 'mfa_code')).to).toBe(OLD);
+    expect((await mail(user.userId, 'mfa_code', { channel: 'sms' })).to).toBe(OLD);
   });
 
   it('can change the phone number after a step-up with the code sent to the new number; the old contacts are told', async () => {
     const { user, aal1 } = await withSms('phone-ok');
     const ch = await gateway('/auth/mfa/challenge', { method: 'POST', token: aal1, json: { method: 'sms' } });
     expect(ch.status).toBe(202);
-    const stepCode = (await mail(user.userId, 'mfa_code')).data.code as string;
+    const stepCode = (await mail(user.userId, 'mfa_code', { channel: 'sms' })).data.code as string;
     const up = await gateway('/auth/mfa/step-up', { method: 'POST', token: aal1, json: { method: 'sms', code: stepCode } });
     expect(up.status).toBe(200);
     const aal2 = up.body.access_token as string;
@@ -67,9 +54,9 @@ describe('phone number changes', () => {
     const NEW = '+4915199999903';
     const started = await postgrest('/rpc/request_phone_change', { method: 'POST', token: aal2, json: { phone: NEW } });
     expect(started.status).toBe(200);
-    const sms = await mail(user.userId, 'phone_change_code');
+    const sms = await mail(user.userId, 'phone_change_code', { channel: 'sms' });
     expect(sms.to).toBe(NEW);
-    expect((await mail(user.userId, 'phone_change_requested', 'email')).to).toBe(user.email);
+    expect((await mail(user.userId, 'phone_change_requested', { channel: 'email' })).to).toBe(user.email);
 
     // A wrong code is refused in the one error shape, and counted although the request failed.
     const wrong = await postgrest('/rpc/confirm_phone_change', { method: 'POST', token: aal2,
@@ -82,8 +69,8 @@ describe('phone number changes', () => {
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ changed: true, phone: NEW });
     expect((await postgrest('/rpc/me', { method: 'POST', token: aal2, json: {} })).body.phone).toBe(NEW);
-    expect((await mail(user.userId, 'phone_changed', 'sms')).to).toBe(OLD);
-    expect((await mail(user.userId, 'phone_changed', 'email')).to).toBe(user.email);
+    expect((await mail(user.userId, 'phone_changed', { channel: 'sms' })).to).toBe(OLD);
+    expect((await mail(user.userId, 'phone_changed', { channel: 'email' })).to).toBe(user.email);
   });
 
   it('cannot confirm a phone change once the session that asked for it has ended (SESSION_ENDED)', async () => {
@@ -91,7 +78,7 @@ describe('phone number changes', () => {
     await db.query(`update app.user_sessions set aal = 'aal2', auth_time = now() where user_id = $1`, [user.userId]);
     const started = await postgrest('/rpc/request_phone_change', { method: 'POST', token: aal1, json: { phone: '+4915199999904' } });
     expect(started.status).toBe(200);
-    const sms = await mail(user.userId, 'phone_change_code');
+    const sms = await mail(user.userId, 'phone_change_code', { channel: 'sms' });
     expect((await gateway('/auth/logout', { method: 'POST', token: aal1 })).status).toBe(204);
     const late = await postgrest('/rpc/confirm_phone_change', { method: 'POST', token: aal1, json: { code: sms.data.token } });
     expect(late.status).toBe(401);

@@ -117,6 +117,51 @@ export function mailbox(): MailboxMessage[] {
   return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as MailboxMessage);
 }
 
+/** The outbox's last id: messages after it are the ones a test's next request causes. */
+export const lastOutboxId = async () => Number((await db.query('select coalesce(max(id), 0) as id from app_private.outbox')).rows[0].id);
+
+/**
+ * The newest message of a template for a user, once the outbox has delivered it:
+ * only messages after outbox id `after`, only on `channel` when one is named.
+ */
+export async function mail(userId: string, template: string, { after = 0, channel }: { after?: number; channel?: 'sms' | 'email' } = {}): Promise<MailboxMessage> {
+  for (let i = 0; i < 75; i++) {
+    const ids = (await db.query<{ id: string }>(
+      `select id::text from app_private.outbox
+        where user_id = $1 and template = $2 and id > $3 and ($4::text is null or channel::text = $4)
+        order by id desc limit 1`, [userId, template, after, channel ?? null])).rows.map((r) => r.id);
+    const m = ids.length ? mailbox().find((l) => l.id === ids[0]) : undefined;
+    if (m) return m;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no ${template} message arrived for ${userId}`);
+}
+
+export interface TotpFactor {
+  configId: string;
+  /** The authenticator app's secret. */
+  secret: string;
+  /** The ten backup codes (each works once). */
+  backupCodes: string[];
+  /** The time (epoch seconds) of the code the enrolment was confirmed with. */
+  at: number;
+}
+
+/**
+ * Enrols an authenticator app in the session of `accessToken` and confirms it with
+ * a code for now (made by `code`, default the gateway's own TOTP): 201, then 200.
+ */
+export async function enrolTotp(accessToken: string, body: Record<string, unknown> = {},
+  code: (secret: string, at: number) => string = codeAt): Promise<TotpFactor> {
+  const e = await gateway('/auth/mfa/totp/enroll', { method: 'POST', token: accessToken, json: body });
+  if (e.status !== 201) throw new Error(`TOTP enrolment failed: ${e.status} ${e.text}`);
+  const at = Math.floor(Date.now() / 1000);
+  const c = await gateway('/auth/mfa/totp/confirm', { method: 'POST', token: accessToken,
+    json: { config_id: e.body.config_id, code: code(e.body.secret, at) } });
+  if (c.status !== 200) throw new Error(`TOTP confirmation failed: ${c.status} ${c.text}`);
+  return { configId: e.body.config_id, secret: e.body.secret, backupCodes: [...c.body.backup_codes], at };
+}
+
 export type StaffRole = 'compliance_officer' | 'admin';
 
 export interface StaffUser extends TestUser {
@@ -137,23 +182,21 @@ export async function staffUser(role: StaffRole, tag: string = role): Promise<St
   const u = await newUser(tag);
   await db.query('select app.set_user_role($1, $2)', [u.email, role]);
   const first = await session(u);
-  const e = await gateway('/auth/mfa/totp/enroll', { method: 'POST', token: first.access_token, json: {} });
-  if (e.status !== 201) throw new Error(`staff TOTP enrolment failed: ${e.status} ${e.text}`);
-  const c = await gateway('/auth/mfa/totp/confirm', { method: 'POST', token: first.access_token,
-    json: { config_id: e.body.config_id, code: codeAt(e.body.secret, Math.floor(Date.now() / 1000)) } });
-  if (c.status !== 200) throw new Error(`staff TOTP confirmation failed: ${c.status} ${c.text}`);
-  const staff: StaffUser = { ...u, role, secret: e.body.secret, backupCodes: [...c.body.backup_codes], enrolment: first };
+  const { secret, backupCodes } = await enrolTotp(first.access_token);
+  const staff: StaffUser = { ...u, role, secret, backupCodes, enrolment: first };
   const s = await staffSession(staff);
   return { ...staff, token: s.access_token, session: s };
 }
 
-/** A further aal2 session of a staff user (password, then one of its backup codes). */
-export async function staffSession(staff: StaffUser): Promise<TokenPair> {
-  const l = await login(staff.email, staff.password);
-  if (l.status !== 200 || !l.body.mfa_token) throw new Error(`staff sign-in did not ask for the factor: ${l.status} ${l.text}`);
-  const code = staff.backupCodes.shift();
+/** Signs in with the password, which must ask for the second factor, and then `code` (a backup code): an aal2 session. */
+export async function backupCodeSession(user: Pick<TestUser, 'email' | 'password'>, code: string | undefined): Promise<TokenPair> {
+  const l = await login(user.email, user.password);
+  if (l.status !== 200 || l.body.mfa_required !== true || !l.body.mfa_token) throw new Error(`sign-in did not ask for the factor: ${l.status} ${l.text}`);
   if (!code) throw new Error('no backup code left');
   const v = await gateway('/auth/mfa/verify', { method: 'POST', json: { mfa_token: l.body.mfa_token, method: 'backup_codes', code } });
-  if (v.status !== 200 || v.body.aal !== 'aal2') throw new Error(`staff second factor failed: ${v.status} ${v.text}`);
+  if (v.status !== 200 || v.body.aal !== 'aal2') throw new Error(`second factor failed: ${v.status} ${v.text}`);
   return v.body;
 }
+
+/** A further aal2 session of a staff user (password, then one of its backup codes). */
+export const staffSession = (staff: StaffUser): Promise<TokenPair> => backupCodeSession(staff, staff.backupCodes.shift());

@@ -5,8 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { codeAt } from '../../gateway/src/mfa/totp.js';
-import { assertNoInternals, db, gateway, login, newUser, postgrest, session, staffUser, type TestUser } from './helpers.js';
+import { assertNoInternals, backupCodeSession, db, enrolTotp, gateway, newUser, postgrest, session, staffUser, type TestUser } from './helpers.js';
 
 const storageDir = () =>
   process.env.KYC_STORAGE_DIR ?? path.join(process.env.TEST_STACK_DATA_DIR ?? process.env.STACK_DATA_DIR ?? '.data/test', 'kyc-documents');
@@ -25,17 +24,8 @@ async function verifiedCustomer(tag: string): Promise<TestUser & { aal1: string;
   const user = await newUser(tag);
   await db.query('update app.users set email_verified_at = now() where id = $1', [user.userId]);
   const s = await session(user);
-  const e = await gateway('/auth/mfa/totp/enroll', { method: 'POST', token: s.access_token, json: {} });
-  expect(e.status).toBe(201);
-  const c = await gateway('/auth/mfa/totp/confirm', { method: 'POST', token: s.access_token,
-    json: { config_id: e.body.config_id, code: codeAt(e.body.secret, Math.floor(Date.now() / 1000)) } });
-  expect(c.status).toBe(200);
-  const l = await login(user.email, user.password);
-  expect(l.body.mfa_required).toBe(true);
-  const v = await gateway('/auth/mfa/verify', { method: 'POST', json: { mfa_token: l.body.mfa_token, method: 'backup_codes', code: c.body.backup_codes[0] } });
-  expect(v.status).toBe(200);
-  expect(v.body.aal).toBe('aal2');
-  return { ...user, aal1: s.access_token, aal2: v.body.access_token };
+  const { backupCodes } = await enrolTotp(s.access_token);
+  return { ...user, aal1: s.access_token, aal2: (await backupCodeSession(user, backupCodes[0])).access_token };
 }
 
 async function officer(tag: string): Promise<string> {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { codeAt, matchStep, PERIOD } from '../../gateway/src/mfa/totp.js';
-import { db, gateway, login, mailbox, newUser, postgrest, session, type TestUser } from './helpers.js';
+import { db, enrolTotp, gateway, lastOutboxId, login, mailbox, newUser, postgrest, session, type TestUser } from './helpers.js';
 
 const oathtool = (secret: string, at?: number) =>
   execFileSync('oathtool', ['--totp', '-b', ...(at ? ['-N', `@${at}`] : []), secret], { encoding: 'utf8' }).trim();
@@ -19,16 +19,12 @@ const codeFor = async (secret: string, minStep = 0): Promise<string> => oathtool
 
 interface Enrolled extends TestUser { secret: string; backupCodes: string[]; step: number }
 
-async function enrolTotp(tag: string): Promise<Enrolled> {
+/** A user with an authenticator app (codes from oathtool) and backup codes. */
+async function totpUser(tag: string): Promise<Enrolled> {
   const user = await newUser(tag);
   const s = await session(user);
-  const e = await gateway('/auth/mfa/totp/enroll', { method: 'POST', token: s.access_token, json: { label: 'Phone' } });
-  expect(e.status).toBe(201);
-  const step = Math.floor(now() / PERIOD);
-  const c = await gateway('/auth/mfa/totp/confirm', { method: 'POST', token: s.access_token,
-    json: { config_id: e.body.config_id, code: oathtool(e.body.secret) } });
-  expect(c.status).toBe(200);
-  return { ...user, secret: e.body.secret, backupCodes: c.body.backup_codes, step };
+  const { secret, backupCodes, at } = await enrolTotp(s.access_token, { label: 'Phone' }, oathtool);
+  return { ...user, secret, backupCodes, step: Math.floor(at / PERIOD) };
 }
 
 const mfaLogin = async (u: TestUser) => {
@@ -50,7 +46,6 @@ async function codeSentTo(userId: string, channel: 'sms' | 'email', after: numbe
   }
   throw new Error('no message arrived in the outbox mailbox');
 }
-const lastOutboxId = async () => Number((await db.query('select coalesce(max(id), 0) as id from app_private.outbox')).rows[0].id);
 
 describe('TOTP module', () => {
   it('passes the RFC 6238 SHA-1 test vectors', () => {
@@ -100,7 +95,7 @@ describe('MFA', () => {
   });
 
   it('cannot use the same TOTP code twice, nor one two steps old (MFA_CODE_INVALID)', async () => {
-    const u = await enrolTotp('mfa-replay');
+    const u = await totpUser('mfa-replay');
     const code = await codeFor(u.secret, u.step + 1);
     const requestId = `e2e-mfa-${u.userId}`;
     const first = await gateway('/auth/mfa/verify', { method: 'POST', json: { mfa_token: await mfaLogin(u), method: 'totp', code },
@@ -123,7 +118,7 @@ describe('MFA', () => {
   });
 
   it('accepts exactly one of parallel submissions of one valid code', async () => {
-    const u = await enrolTotp('mfa-race');
+    const u = await totpUser('mfa-race');
     const tokens = await Promise.all([1, 2, 3, 4].map(() => mfaLogin(u)));
     const code = await codeFor(u.secret, u.step + 1);
     const results = await Promise.all(tokens.map((t) => verify(t, 'totp', code)));
@@ -131,7 +126,7 @@ describe('MFA', () => {
   });
 
   it('can use a backup code once, never twice; regenerating invalidates the old set', async () => {
-    const u = await enrolTotp('mfa-backup');
+    const u = await totpUser('mfa-backup');
     const ok = await verify(await mfaLogin(u), 'backup_codes', u.backupCodes[0]!);
     expect(ok.status).toBe(200);
     expect((await verify(await mfaLogin(u), 'backup_codes', u.backupCodes[0]!)).body.code).toBe('MFA_CODE_INVALID');
@@ -142,7 +137,7 @@ describe('MFA', () => {
   });
 
   it('cannot try a sixth wrong code in the window (429 MFA_RATE_LIMITED, Retry-After), and records every attempt', async () => {
-    const u = await enrolTotp('mfa-limit');
+    const u = await totpUser('mfa-limit');
     const token = await mfaLogin(u);
     for (let i = 0; i < 5; i++) expect((await verify(token, 'totp', '000000')).status).toBe(401);
     const sixth = await verify(token, 'totp', await codeFor(u.secret, u.step + 1));
@@ -189,7 +184,7 @@ describe('MFA', () => {
   });
 
   it('cannot disable a factor without stepping up (STEP_UP_REQUIRED), can after step-up', async () => {
-    const u = await enrolTotp('mfa-stepup');
+    const u = await totpUser('mfa-stepup');
     const r = await login(u.email, u.password, {});
     const v = await verify((r.body as any).mfa_token, 'backup_codes', u.backupCodes[0]!, { remember_device: true, device_fingerprint: 'fp-e2e' });
     expect(v.body.device_token).toBeTruthy();
@@ -208,7 +203,7 @@ describe('MFA', () => {
   });
 
   it('keeps secrets, codes and backup codes out of every table, log and audit entry', async () => {
-    const u = await enrolTotp('mfa-leak');
+    const u = await totpUser('mfa-leak');
     const dump = (await db.query(`select string_agg(t::text, ' ') as s from (
         select a::text as t from audit.audit_log a union all select o::text from app_private.outbox o
         union all select s::text from app_private.mfa_secrets s union all select c::text from app.mfa_configs c

@@ -5,8 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { codeAt } from '../../gateway/src/mfa/totp.js';
-import { GATEWAY_URL, db, gateway, login, newUser, postgrest, session, staffUser, type TestUser } from './helpers.js';
+import { GATEWAY_URL, backupCodeSession, db, enrolTotp, gateway, login, newUser, postgrest, session, staffUser, type TestUser } from './helpers.js';
 
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from('JFIF synthetic passport scan '.repeat(20))]);
 
@@ -15,14 +14,9 @@ async function customerAal2(tag: string): Promise<TestUser & { token: string; se
   const u = await newUser(tag);
   await db.query('update app.users set email_verified_at = now() where id = $1', [u.userId]);
   const s = await session(u);
-  const e = await gateway('/auth/mfa/totp/enroll', { method: 'POST', token: s.access_token, json: {} });
-  const c = await gateway('/auth/mfa/totp/confirm', { method: 'POST', token: s.access_token,
-    json: { config_id: e.body.config_id, code: codeAt(e.body.secret, Math.floor(Date.now() / 1000)) } });
-  expect(c.status).toBe(200);
-  const l = await login(u.email, u.password);
-  const v = await gateway('/auth/mfa/verify', { method: 'POST', json: { mfa_token: l.body.mfa_token, method: 'backup_codes', code: c.body.backup_codes[0] } });
-  expect(v.body.aal).toBe('aal2');
-  return { ...u, token: v.body.access_token, sessionId: v.body.session_id };
+  const { backupCodes } = await enrolTotp(s.access_token);
+  const v = await backupCodeSession(u, backupCodes[0]);
+  return { ...u, token: v.access_token, sessionId: v.session_id };
 }
 
 const logout = (token: string) => gateway('/auth/logout', { method: 'POST', token });
@@ -95,13 +89,9 @@ describe('staff need a second factor (finding 2)', () => {
     }
     // ... but the required action is open: its sessions, enrolment, then step-up with the new factor.
     expect((await gateway('/auth/sessions', { token })).status).toBe(200);
-    const e = await gateway('/auth/mfa/totp/enroll', { method: 'POST', token, json: {} });
-    expect(e.status).toBe(201);
-    const now = Math.floor(Date.now() / 1000);
-    const c = await gateway('/auth/mfa/totp/confirm', { method: 'POST', token, json: { config_id: e.body.config_id, code: codeAt(e.body.secret, now) } });
-    expect(c.status).toBe(200);
+    const { backupCodes } = await enrolTotp(token);
     expect((await postgrest('/rpc/me', { method: 'POST', token, json: {} })).body.code).toBe('AAL2_REQUIRED');
-    const up = await gateway('/auth/mfa/step-up', { method: 'POST', token, json: { method: 'backup_codes', code: c.body.backup_codes[0] } });
+    const up = await gateway('/auth/mfa/step-up', { method: 'POST', token, json: { method: 'backup_codes', code: backupCodes[0] } });
     expect(up.status).toBe(200);
     // Step-up raised the session itself: even the old token now passes.
     expect((await postgrest('/rpc/me', { method: 'POST', token, json: {} })).status).toBe(200);
@@ -133,9 +123,7 @@ describe('staff need a second factor (finding 2)', () => {
       expect(run()).toMatch(/must enrol one at their next sign-in/);
       // With a factor, nothing to say.
       const s = await session(u);
-      const e = await gateway('/auth/mfa/totp/enroll', { method: 'POST', token: s.access_token, json: {} });
-      expect((await gateway('/auth/mfa/totp/confirm', { method: 'POST', token: s.access_token,
-        json: { config_id: e.body.config_id, code: codeAt(e.body.secret, Math.floor(Date.now() / 1000)) } })).status).toBe(200);
+      await enrolTotp(s.access_token);
       expect(run()).not.toMatch(/must enrol/);
   }, 60_000);
 });
