@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { CheckpointSigner } from './admin/checkpoints.js';
 import { createDeviceCookies } from './auth/device-cookie.js';
 import { createLanes } from './auth/lanes.js';
 import { createSignedIn } from './auth/signed-in.js';
@@ -21,7 +22,6 @@ import { passkeysRouter } from './routes/passkeys/passkeys.index.js';
 import { tokensRouter } from './routes/tokens/tokens.index.js';
 import type { Settings } from './settings.js';
 import type { Tokens } from './tokens/jwt.js';
-import type { KeyRing } from './tokens/keys.js';
 
 export interface AppDeps {
   /** The environment, parsed once at start (env.ts). */
@@ -31,15 +31,15 @@ export interface AppDeps {
   db: Db;
   tokens: Tokens;
   log: Logger;
-  /** The JWT signing keys, for countersigning audit checkpoints (admin/); without them no signing. */
-  keys?: KeyRing;
+  /** Countersigns audit checkpoints (admin/); without it no signing. Its timer is started and stopped by server.ts. */
+  signer?: CheckpointSigner;
   /** MFA keys and outbox; built from the environment when not given. */
   mfa?: Mfa;
 }
 
 const JSON_BODY_LIMIT = 64 * 1024;
 
-export function createApp({ env, settings, db, tokens, log, keys, mfa: mfaDeps }: AppDeps) {
+export function createApp({ env, settings, db, tokens, log, signer, mfa: mfaDeps }: AppDeps) {
   const app = createBaseApp(log);
   const trustProxy = env.TRUST_PROXY;
   const mfa = mfaDeps ?? createMfa(env, db, log);
@@ -66,7 +66,7 @@ export function createApp({ env, settings, db, tokens, log, keys, mfa: mfaDeps }
   app.route('/', passkeysRouter({ db, tokens, trustProxy, config: env.passkeys, deviceCookies, signedIn }));
   app.route('/', accountPageRouter());
   app.route('/', kycRouter({ db, trustProxy, kyc: createKyc(env, settings.kycMaxDocumentBytes), log }));
-  app.route('/', adminRouter({ db, log, databaseUrl: env.GATEWAY_DATABASE_URL, keys }));
+  app.route('/', adminRouter({ db, log, databaseUrl: env.GATEWAY_DATABASE_URL, signer }));
   app.doc('/openapi.json', {
     openapi: '3.0.3',
     info: { title: 'DwayBank Foundation auth gateway', version: '0.1.0',

@@ -26,6 +26,9 @@ const schema = z
     // Number of trusted proxy hops in front of the gateway; 0 takes the socket address.
     TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
     DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
+    // SIGTERM: how long requests in flight may take to finish before the process exits anyway (server.ts);
+    // below docker's and Kubernetes' grace periods (10 s, 30 s) so the gateway ends itself, cleanly.
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(8_000),
     // WebAuthn: the relying party id (a domain, never an IP address: browsers refuse those, so the
     // development default is `localhost`) and the origins a response may come from (comma-separated;
     // default the gateway's own address as http://localhost:PORT and http://127.0.0.1:PORT). Production

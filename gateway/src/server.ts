@@ -1,8 +1,13 @@
-import { serve } from '@hono/node-server';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
 import { pino } from 'pino';
+import { createCheckpointSigner } from './admin/checkpoints.js';
 import { createApp } from './app.js';
 import { createDb } from './db.js';
 import { ConfigError, loadEnv, type Env } from './env.js';
+import { createDrain } from './lib/drain.js';
+import { createMfa } from './mfa/index.js';
 import { loadSettings, type Settings } from './settings.js';
 import { createTokens } from './tokens/jwt.js';
 import { loadKeys, writeJwksFile } from './tokens/keys.js';
@@ -57,18 +62,44 @@ for (const started = Date.now(); !settings;) {
 log.info(settings, 'settings read');
 
 const tokens = createTokens(keys, { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
-const app = createApp({ env, settings, db, tokens, log, keys });
+// The background work (outbox delivery, checkpoint countersigning) is made here, so shutdown can stop it.
+const mfa = createMfa(env, db, log);
+const signer = createCheckpointSigner(db, keys, log);
+signer.start();
+const app = createApp({ env, settings, db, tokens, log, signer, mfa });
 
-const server = serve({ fetch: app.fetch, hostname: env.GATEWAY_HOST, port: env.GATEWAY_PORT }, (info) =>
-  log.info({ host: info.address, port: info.port }, 'gateway listening'));
+const drain = createDrain();
+const server = createAdaptorServer({ fetch: drain.guard(app.fetch), hostname: env.GATEWAY_HOST }) as Server;
+drain.attach(server);
+server.listen(env.GATEWAY_PORT, env.GATEWAY_HOST, () => {
+  const { address, port } = server.address() as AddressInfo;
+  log.info({ host: address, port }, 'gateway listening');
+});
 
+/**
+ * SIGTERM (docker stop, Kubernetes, scripts/lib/services.mjs) or SIGINT: new
+ * requests get 503 SERVICE_UNAVAILABLE while those in flight finish, then the
+ * listener closes, the background timers stop (a run under way ends first) and
+ * the pool closes; the process ends (0). Past SHUTDOWN_TIMEOUT_MS it exits 1 whatever is left.
+ */
 let stopping = false;
-const shutdown = (signal: string) => {
+async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
-  log.info({ signal }, 'shutting down');
-  server.close(() => void db.end().finally(() => process.exit(0)));
-  setTimeout(() => process.exit(0), 5_000).unref();
-};
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));
+  const started = Date.now();
+  setTimeout(() => {
+    log.error({ signal, inFlight: drain.inFlight(), timeoutMs: env.SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out; exiting with what is left');
+    process.exit(1);
+  }, env.SHUTDOWN_TIMEOUT_MS).unref();
+  const background = Promise.all([mfa.outbox.stop(), signer.stop()]);
+  const http = drain.drain();
+  log.info({ signal, inFlight: drain.inFlight(), timeoutMs: env.SHUTDOWN_TIMEOUT_MS }, 'shutting down');
+  await http;
+  await background;
+  await db.end();
+  // Nothing is left to keep the process alive, so it ends, with 0: no process.exit here, so
+  // that a timer or socket left open shows (as the timeout above) instead of being cut silently.
+  log.info({ signal, ms: Date.now() - started }, 'stopped');
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -45,5 +45,14 @@ export function createCheckpointSigner(db: Db, keys: KeyRing, log: Logger) {
     timer.unref();
   }
 
-  return { signPending, start };
+  /** No more passes; resolves once a pass under way has finished (before the pool closes). */
+  async function stop(): Promise<void> {
+    if (timer) clearInterval(timer);
+    timer = null;
+    await running?.catch(() => undefined);
+  }
+
+  return { signPending, start, stop };
 }
+
+export type CheckpointSigner = ReturnType<typeof createCheckpointSigner>;

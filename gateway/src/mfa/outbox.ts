@@ -91,7 +91,13 @@ export function createOutbox(deps: { db: Db; keys: MfaKeys; log: Logger; send: S
 
   const timer = setInterval(() => void flush(), deps.intervalMs ?? 2_000);
   timer.unref();
-  return { flush, stop: () => clearInterval(timer) };
+  /** No more polls; resolves once a delivery under way has finished (before the pool closes). */
+  async function stop(): Promise<void> {
+    clearInterval(timer);
+    await running;
+  }
+
+  return { flush, stop };
 }
 
 export type Outbox = ReturnType<typeof createOutbox>;

@@ -1,14 +1,16 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createRouter } from '../../lib/create-app.js';
 
 /**
- * The account security page: static files from gateway/public, and the
+ * The account security page: static files from gateway/public (dist/public in a build), and the
  * browser bundle of @simplewebauthn/browser straight from node_modules. Same
  * origin as the API it calls, under a strict Content-Security-Policy.
  */
 const PUBLIC = path.resolve(import.meta.dirname, '..', '..', '..', 'public');
-const WEBAUTHN_BUNDLE = path.resolve(import.meta.dirname, '..', '..', '..', '..', 'node_modules', '@simplewebauthn', 'browser', 'dist', 'bundle', 'index.umd.min.js');
+// Found the way Node finds the package (its exports hide the bundle's path): the same from gateway/src and from dist/.
+const WEBAUTHN_BUNDLE = path.resolve(path.dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')), '..', 'dist', 'bundle', 'index.umd.min.js');
 
 const files: Record<string, { file: string; type: string }> = {
   '/account/': { file: path.join(PUBLIC, 'index.html'), type: 'text/html; charset=utf-8' },

@@ -1,21 +1,20 @@
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Logger } from 'pino';
-import { createCheckpointSigner } from '../../admin/checkpoints.js';
+import type { CheckpointSigner } from '../../admin/checkpoints.js';
 import { createSecurityEvents } from '../../admin/events.js';
 import type { Db } from '../../db.js';
 import { errors } from '../../errors.js';
 import type { AppEnv, Handlers } from '../../lib/create-app.js';
 import { checkSession, claims } from '../../middlewares/session.js';
-import type { KeyRing } from '../../tokens/keys.js';
 import type { routes } from './admin.routes.js';
 
 export interface AdminDeps {
   db: Db;
   log: Logger;
   databaseUrl: string;
-  /** The JWT signing keys, for countersigning audit checkpoints; without them no signing. */
-  keys?: KeyRing;
+  /** Countersigns audit checkpoints (started by server.ts); without it no signing. */
+  signer?: CheckpointSigner | undefined;
 }
 
 /** How often an open event stream is kept alive, and its session and role checked again (also before every event). */
@@ -24,8 +23,7 @@ const KEEP_ALIVE_MS = 15_000;
 export function adminHandlers(deps: AdminDeps): Handlers<typeof routes> {
   const { db, log } = deps;
   const securityEvents = createSecurityEvents(deps.databaseUrl, log);
-  const signer = deps.keys ? createCheckpointSigner(db, deps.keys, log) : null;
-  signer?.start();
+  const signer = deps.signer ?? null;
 
   return {
     sign: async (c) => {
