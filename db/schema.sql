@@ -550,7 +550,7 @@ declare
   v_change app_private.phone_changes;
   v_max integer := app.setting('mfa_max_attempts')::integer;
 begin
-  perform app_private.assert_writable();
+  perform app_private.assert_kyc_writable();
   select * into v_user from app.users u where u.id = app.current_user_id() for update;
   perform app_private.assert_live_session(v_user.id, app.current_session_id(), now());
   select * into v_change from app_private.phone_changes p
@@ -1347,7 +1347,7 @@ declare
   v_oldest timestamptz;
   v_expires timestamptz := now() + make_interval(mins => app.setting('phone_change_minutes')::integer);
 begin
-  perform app_private.assert_writable();
+  perform app_private.assert_kyc_writable();
   select * into v_user from app.users u where u.id = app.current_user_id() for update;
   if not found or v_session is null then
     raise exception 'Sign in to change your phone number.' using errcode = 'PT401', detail = 'INVALID_TOKEN',
@@ -5265,22 +5265,6 @@ CREATE FUNCTION app_private.assert_staff() RETURNS void
 begin
   if app.caller_role() not in ('compliance_officer', 'admin') then
     raise exception 'Reports are for staff.' using errcode = 'PT403', detail = 'FORBIDDEN', hint = 'Ask a compliance officer or an admin.';
-  end if;
-end
-$$;
-
-
---
--- Name: assert_writable(); Type: FUNCTION; Schema: app_private; Owner: -
---
-
-CREATE FUNCTION app_private.assert_writable() RETURNS void
-    LANGUAGE plpgsql STABLE
-    SET search_path TO ''
-    AS $$
-begin
-  if pg_catalog.current_setting('transaction_read_only') = 'on' then
-    raise exception 'This call changes data.' using errcode = 'PT405', detail = 'METHOD_NOT_ALLOWED', hint = 'Use POST.';
   end if;
 end
 $$;
@@ -12452,13 +12436,6 @@ REVOKE ALL ON FUNCTION app_private.assert_recovery_staff() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION app_private.assert_staff() FROM PUBLIC;
-
-
---
--- Name: FUNCTION assert_writable(); Type: ACL; Schema: app_private; Owner: -
---
-
-REVOKE ALL ON FUNCTION app_private.assert_writable() FROM PUBLIC;
 
 
 --
