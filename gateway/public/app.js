@@ -23,7 +23,8 @@ async function api(path, { method = 'POST', body, auth = true } = {}) {
   const text = await res.text();
   const data = text ? JSON.parse(text) : null;
   if (!res.ok) {
-    const err = new Error(data && data.message ? data.message : `Request failed (${res.status})`);
+    // The API's error shape: {code, message, hint}; the page shows what happened and what to do.
+    const err = new Error(data && data.message ? `${data.message}${data.hint ? ` ${data.hint}` : ''}` : `Request failed (${res.status})`);
     err.code = data && data.code;
     throw err;
   }
@@ -31,6 +32,7 @@ async function api(path, { method = 'POST', body, auth = true } = {}) {
 }
 
 function view(name) {
+  $('reset').hidden = name !== 'reset';
   $('signin').hidden = name !== 'signin';
   $('mfa').hidden = name !== 'mfa';
   $('account').hidden = name !== 'account';
@@ -186,8 +188,41 @@ $('totp-confirm-form').addEventListener('submit', (ev) => {
   });
 });
 
+// A link from an e-mail: /account/#verify-email=<token> (and the like). The token is in the fragment, which the
+// browser never sends to a server; it leaves the address bar at once, so neither history nor a shared screen keeps it.
+const links = {
+  'verify-email': { path: '/auth/email/verify', done: 'Your e-mail address is confirmed. You can sign in.' },
+  'confirm-email-change': { path: '/auth/email/change/confirm', done: 'Your new e-mail address is confirmed. Sign in with it.' },
+  'cancel-recovery': { path: '/auth/recovery/cancel', done: 'The account recovery is cancelled.' },
+};
+function openLink() {
+  const m = /^#([a-z-]+)=([A-Za-z0-9_.~-]+)$/.exec(window.location.hash);
+  if (!m) return;
+  window.history.replaceState(null, '', window.location.pathname);
+  const [, action, token] = m;
+  if (action === 'reset-password') {
+    view('reset');
+    $('reset-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      run(async () => {
+        await api('/auth/password/reset', { body: { token, new_password: $('new-password').value }, auth: false });
+        $('new-password').value = '';
+        view('signin');
+        show('Your password is changed and every session was signed out. Sign in with the new password.');
+      });
+    });
+    return;
+  }
+  const link = links[action];
+  if (link) run(async () => {
+    await api(link.path, { body: { token }, auth: false });
+    show(link.done);
+  });
+}
+
 if (!browserSupportsWebAuthn()) {
   $('passwordless-button').hidden = true;
   $('passkey-register-button').disabled = true;
 }
 view('signin');
+openLink();

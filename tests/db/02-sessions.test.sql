@@ -1,6 +1,6 @@
 -- Sessions: creation, refresh rotation and reuse, revocation, risk, expiry, pre-request.
 begin;
-select plan(40);
+select plan(41);
 
 select tests.create_user('carol@example.com') as carol \gset
 select tests.create_user('dave@example.com') as dave \gset
@@ -56,7 +56,7 @@ select is(api.revoke_user_sessions(:'dave', 'password_changed', (select session_
   'should revoke all sessions but the one to keep');
 select is((select revoked_at is null from app.user_sessions where id = (select session_id from s5)), true, 'should keep the named session');
 select tests.authenticate_as(:'carol');
-select throws_ok(format('select api.revoke_user_sessions(%L)', :'dave'), 'PT403', null,
+select tests.throws_api(format('select api.revoke_user_sessions(%L)', :'dave'), 403, null,
   'should not let a customer revoke another user''s sessions');
 select tests.clear_authentication();
 
@@ -82,6 +82,10 @@ select set_config('request.jwt.claims', json_build_object('sub', :'dave', 'role'
 select throws_ok('select app.check_request()', 'PGRST', null, 'should refuse a token without exp');
 select set_config('request.jwt.claims', '{"role":"anon"}', true);
 select lives_ok('select app.check_request()', 'should let an anonymous request through (PostgREST sets only the anon role)');
+select set_config('request.path', '/rpc/%72un_maintenance', true);
+select tests.throws_api('select app.check_request()', 404, 'NOT_FOUND',
+  'should refuse a function name PostgREST would decode (/rpc/%72un_maintenance), not let it past the privilege check');
+select set_config('request.path', '', true);
 select set_config('request.jwt.claims', '{"role":"anon","sub":"00000000-0000-4000-8000-000000000000"}', true);
 select throws_ok('select app.check_request()', 'PGRST', null, 'should refuse an anon-role token that claims a subject');
 select set_config('request.jwt.claims', json_build_object('sub', :'dave', 'role', 'authenticated', 'sid', 'not-a-uuid', 'token_use', 'access',

@@ -32,16 +32,16 @@ select tests.authenticate_as(:'carol');
 select (api.initiate_kyc_verification('standard', 'Carol', 'Clearwater', '1990-05-01', 'DE', 'Hauptstr. 1', 'Berlin', '10115',
                                       'DE', 'passport', 'C01X00T47')).id as carol_kyc \gset
 select is((select status from api.my_kyc_verifications where id = :'carol_kyc'), 'pending', 'should start a verification as pending');
-select throws_ok($$ select api.initiate_kyc_verification('standard', 'Carol', 'Clearwater', '1990-05-01', 'DE', 'Hauptstr. 1',
+select tests.throws_api($$ select api.initiate_kyc_verification('standard', 'Carol', 'Clearwater', '1990-05-01', 'DE', 'Hauptstr. 1',
                                                          'Berlin', '10115', 'DE', 'passport', 'C01X00T47') $$,
-  'PT409', null, 'should refuse a second verification while one is in progress (KYC_IN_PROGRESS)');
-select throws_ok($$ select api.initiate_kyc_verification('standard', 'Kid', 'Clearwater', (now() - interval '10 years')::date, 'DE',
+  409, 'KYC_IN_PROGRESS', 'should refuse a second verification while one is in progress (KYC_IN_PROGRESS)');
+select tests.throws_api($$ select api.initiate_kyc_verification('standard', 'Kid', 'Clearwater', (now() - interval '10 years')::date, 'DE',
                                                          'Hauptstr. 1', 'Berlin', '10115', 'DE', 'passport', 'C01X00T48') $$,
-  'PT400', null, 'should refuse a minor (KYC_INVALID_DATA)');
+  400, 'KYC_INVALID_DATA', 'should refuse a minor (KYC_INVALID_DATA)');
 select is((select status from api.get_user_latest_kyc()), 'pending', 'should show the customer their latest status');
 select is((select risk_level from api.get_user_latest_kyc()), null, 'should not show a customer their risk level');
-select throws_ok($$ select api.submit_kyc_verification((select id from api.my_kyc_verifications limit 1)) $$,
-  'PT409', null, 'should refuse to submit a standard verification without an identity document (KYC_DOCUMENTS_MISSING)');
+select tests.throws_api($$ select api.submit_kyc_verification((select id from api.my_kyc_verifications limit 1)) $$,
+  409, 'KYC_DOCUMENTS_MISSING', 'should refuse to submit a standard verification without an identity document (KYC_DOCUMENTS_MISSING)');
 select tests.clear_authentication();
 
 select is((select count(*)::int from app.kyc_compliance_checks where kyc_record_id = :'carol_kyc' and status = 'clear'), 2,
@@ -52,18 +52,18 @@ select is((select list_version from app.kyc_compliance_checks where kyc_record_i
 -- Documents need an aal2 session
 select s.session_id as carol_aal1 from app_private.create_session(:'carol', 'aal1', '{pwd}', '192.0.2.1', 'pgtap', null, null) s \gset
 select s.session_id as carol_aal2 from app_private.create_session(:'carol', 'aal2', '{pwd,otp}', '192.0.2.1', 'pgtap', null, null) s \gset
-select throws_ok(format($$ select app.register_kyc_document(%L, %L, %L, 'passport', 'image/jpeg', 1000, '\x%s',
+select tests.throws_api(format($$ select app.register_kyc_document(%L, %L, %L, 'passport', 'image/jpeg', 1000, '\x%s',
                                                           'v1.k.storage-ref-ciphertext', 'k1', 'DE', 'C01X00T47', '2031-01-01') $$,
                         :'carol', :'carol_aal1', :'carol_kyc', repeat('ab', 32)),
-  'PT403', null, 'should refuse a document upload from an aal1 session (STEP_UP_REQUIRED)');
-select throws_ok(format($$ select app.register_kyc_document(%L, %L, %L, 'passport', 'image/jpeg', 20000000, '\x%s',
+  403, 'STEP_UP_REQUIRED', 'should refuse a document upload from an aal1 session (STEP_UP_REQUIRED)');
+select tests.throws_api(format($$ select app.register_kyc_document(%L, %L, %L, 'passport', 'image/jpeg', 20000000, '\x%s',
                                                           'v1.k.storage-ref-ciphertext', 'k1', 'DE', 'C01X00T47', '2031-01-01') $$,
                         :'carol', :'carol_aal2', :'carol_kyc', repeat('ab', 32)),
-  'PT413', null, 'should refuse a document over 10 MiB');
-select throws_ok(format($$ select app.register_kyc_document(%L, %L, %L, 'passport', 'image/jpeg', 1000, '\x%s',
+  413, null, 'should refuse a document over 10 MiB');
+select tests.throws_api(format($$ select app.register_kyc_document(%L, %L, %L, 'passport', 'image/jpeg', 1000, '\x%s',
                                                           'v1.k.storage-ref-ciphertext', 'k1', 'DE', 'C01X00T47', '2020-01-01') $$,
                         :'carol', :'carol_aal2', :'carol_kyc', repeat('ab', 32)),
-  'PT400', null, 'should refuse an expired identity document (KYC_DOCUMENT_EXPIRED)');
+  400, 'KYC_DOCUMENT_EXPIRED', 'should refuse an expired identity document (KYC_DOCUMENT_EXPIRED)');
 select app.register_kyc_document(:'carol', :'carol_aal2', :'carol_kyc', 'passport', 'image/jpeg', 1000, ('\x' || repeat('ab', 32))::bytea,
                                  'v1.k.storage-ref-ciphertext', 'k1', 'DE', 'C01X00T47', '2031-01-01') as carol_doc1 \gset
 select app.register_kyc_document(:'carol', :'carol_aal2', :'carol_kyc', 'proof_of_address', 'application/pdf', 2000,
@@ -72,8 +72,8 @@ select is((select storage_ref from app_private.kyc_document_objects where docume
   'should keep the (encrypted) storage location in app_private');
 select is((select count(*)::int from app.kyc_document_for_download(:'carol_doc1', :'off1', null)), 1,
   'should let a compliance officer fetch a document');
-select throws_ok(format($$ select * from app.kyc_document_for_download(%L, %L, null) $$, :'carol_doc1', :'dave'),
-  'PT404', null, 'should not let another customer fetch a document');
+select tests.throws_api(format($$ select * from app.kyc_document_for_download(%L, %L, null) $$, :'carol_doc1', :'dave'),
+  404, null, 'should not let another customer fetch a document');
 select app.report_kyc_document_integrity_failure(:'carol_doc2', :'carol', null, 'hash_mismatch');
 select is((select status from app.kyc_documents where id = :'carol_doc2'), 'integrity_failed', 'should mark a tampered document');
 select is((select severity from audit.audit_log where event_type = 'kyc.document_integrity_failed' and subject_user_id = :'carol'), 'critical',
@@ -119,11 +119,11 @@ select ok((select risk_factors @> '[{"factor": "sanctions"}]' from app.kyc_recor
   'should count an open sanctions match in the risk factors');
 
 select tests.authenticate_as(:'off1');
-select throws_ok(format($$ select api.complete_kyc_verification(%L, 'approved') $$, :'dave_kyc'),
-  'PT409', null, 'should refuse approval while a match is unresolved (KYC_CHECKS_UNRESOLVED)');
-select throws_ok(format($$ select api.resolve_kyc_check(%L, 'false_positive', '') $$,
+select tests.throws_api(format($$ select api.complete_kyc_verification(%L, 'approved') $$, :'dave_kyc'),
+  409, 'KYC_CHECKS_UNRESOLVED', 'should refuse approval while a match is unresolved (KYC_CHECKS_UNRESOLVED)');
+select tests.throws_api(format($$ select api.resolve_kyc_check(%L, 'false_positive', '') $$,
                         (select id from api.kyc_checks where kyc_record_id = :'dave_kyc' and status = 'potential_match')),
-  'PT400', null, 'should need a note to resolve a match');
+  400, null, 'should need a note to resolve a match');
 select is((api.resolve_kyc_check((select id from api.kyc_checks where kyc_record_id = :'dave_kyc' and status = 'potential_match'),
                                  'false_positive', 'Passport shows a different father''s name and birthplace')).status,
   'false_positive', 'should let an officer resolve a match as a false positive');
@@ -151,8 +151,8 @@ select tests.authenticate_as(:'off1');
 select is((api.complete_kyc_verification(:'erin_kyc', 'approved')).status, 'pending_second_approval',
   'should not approve a high-risk verification on one officer''s word');
 select is((select status from app.kyc_records where id = :'erin_kyc'), 'in_review', 'should keep it in review after the first approval');
-select throws_ok(format($$ select api.complete_kyc_verification(%L, 'approved') $$, :'erin_kyc'),
-  'PT409', null, 'should refuse the same officer approving twice (KYC_SECOND_APPROVER_REQUIRED)');
+select tests.throws_api(format($$ select api.complete_kyc_verification(%L, 'approved') $$, :'erin_kyc'),
+  409, 'KYC_SECOND_APPROVER_REQUIRED', 'should refuse the same officer approving twice (KYC_SECOND_APPROVER_REQUIRED)');
 select tests.clear_authentication();
 select tests.authenticate_as(:'off2');
 select is((api.complete_kyc_verification(:'erin_kyc', 'approved')).status, 'approved',
@@ -167,8 +167,8 @@ select tests.authenticate_as(:'off1');
 select (api.initiate_kyc_verification('basic', 'Olga', 'Officer', '1980-01-01', 'DE', 'Amtsweg 2', 'Bonn', '53111',
                                       'DE', 'id_card', 'ID9988776')).id as off1_kyc \gset
 select (api.submit_kyc_verification(:'off1_kyc')).status;
-select throws_ok(format($$ select api.complete_kyc_verification(%L, 'approved') $$, :'off1_kyc'),
-  'PT403', null, 'should not let an officer approve their own verification');
+select tests.throws_api(format($$ select api.complete_kyc_verification(%L, 'approved') $$, :'off1_kyc'),
+  403, null, 'should not let an officer approve their own verification');
 select tests.clear_authentication();
 
 ------------------------------------------------------------------------------
@@ -176,7 +176,7 @@ select tests.clear_authentication();
 ------------------------------------------------------------------------------
 select tests.authenticate_as(:'dave');
 select is((select count(*)::int from app.kyc_records), 1, 'should let a customer see only their own verification');
-select throws_ok(format($$ select * from api.get_user_latest_kyc(%L) $$, :'carol'), 'PT403', null,
+select tests.throws_api(format($$ select * from api.get_user_latest_kyc(%L) $$, :'carol'), 403, null,
   'should not let a customer read another customer''s status');
 select throws_ok($$ update app.kyc_records set risk_score = 0, risk_level = 'low' $$, '42501', null,
   'should not let a customer change their risk score');
@@ -192,7 +192,7 @@ select tests.clear_authentication();
 select is((select city from app.kyc_records where id = :'dave_kyc'), 'Moskva', 'should not let a customer change another customer''s verification');
 
 -- Transitions are enforced whoever writes
-select throws_ok(format($$ update app.kyc_records set status = 'pending' where id = %L $$, :'carol_kyc'), 'PT409', null,
+select tests.throws_api(format($$ update app.kyc_records set status = 'pending' where id = %L $$, :'carol_kyc'), 409, 'KYC_INVALID_TRANSITION',
   'should refuse a transition from approved back to pending (KYC_INVALID_TRANSITION)');
 
 ------------------------------------------------------------------------------
@@ -235,7 +235,7 @@ reset enable_seqscan;
 -- GET /rpc/... runs read-only: a writing call says so instead of leaking the database's error
 select set_config('transaction_read_only', 'on', true);
 select tests.authenticate_as(:'dave');
-select throws_ok(format($$ select api.submit_kyc_verification(%L) $$, :'dave_kyc'), 'PT405', 'This call changes data.',
+select tests.throws_api(format($$ select api.submit_kyc_verification(%L) $$, :'dave_kyc'), 405, 'This call changes data.',
   'should answer a writing call in a read-only transaction with 405 (METHOD_NOT_ALLOWED)');
 select tests.clear_authentication();
 

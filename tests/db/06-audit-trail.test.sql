@@ -87,14 +87,14 @@ select is((select ok from audit.verify_chain()), true, 'should verify again once
 ------------------------------------------------------------------------------
 -- Append-only for everyone, the owner included
 ------------------------------------------------------------------------------
-select throws_ok(format($$update audit.audit_log set event_type = 'x' where seq = %s$$, :'mid'), 'PT403', null,
+select tests.throws_api(format($$update audit.audit_log set event_type = 'x' where seq = %s$$, :'mid'), 403, null,
   'should refuse to update an entry, even for the table owner');
-select throws_ok(format($$update audit.audit_log set seq = seq + 1000000 where seq = %s$$, :'mid'), 'PT403', null,
+select tests.throws_api(format($$update audit.audit_log set seq = seq + 1000000 where seq = %s$$, :'mid'), 403, null,
   'should refuse to re-seal an entry');
-select throws_ok(format($$delete from audit.audit_log where seq = %s$$, :'mid'), 'PT403', null,
+select tests.throws_api(format($$delete from audit.audit_log where seq = %s$$, :'mid'), 403, null,
   'should refuse to delete an entry');
-select throws_ok($$truncate audit.audit_log$$, 'PT403', null, 'should refuse to truncate the audit log');
-select throws_ok(format('truncate audit.%I', 'audit_log_' || to_char(now() at time zone 'UTC', 'YYYY_MM')), 'PT403', null,
+select tests.throws_api($$truncate audit.audit_log$$, 403, null, 'should refuse to truncate the audit log');
+select tests.throws_api(format('truncate audit.%I', 'audit_log_' || to_char(now() at time zone 'UTC', 'YYYY_MM')), 403, null,
   'should refuse to truncate a partition on its own');
 select is_empty($$
   select c.oid::regclass::text || ':' || r.rolname from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -166,11 +166,11 @@ select is(api.export_user_data(:'zelda') -> 'profile' ->> 'id', :'zelda', 'shoul
 select tests.clear_authentication();
 
 select tests.authenticate_as(:'zelda', null);
-select throws_ok($$ select api.request_account_deletion('zelda.quixotl@example.com') $$, 'PT401', null,
+select tests.throws_api($$ select api.request_account_deletion('zelda.quixotl@example.com') $$, 401, 'SESSION_ENDED',
   'should refuse a deletion request from a token without a live session (SESSION_ENDED)');
 select tests.clear_authentication();
 select tests.authenticate_as(:'zelda', :'zelda_session');
-select throws_ok($$ select api.request_account_deletion(null) $$, 'PT400', null,
+select tests.throws_api($$ select api.request_account_deletion(null) $$, 400, 'CONFIRMATION_REQUIRED',
   'should refuse a deletion request not confirmed with the account''s e-mail address (CONFIRMATION_REQUIRED)');
 select is(api.request_account_deletion('Zelda.Quixotl@example.com') ->> 'status', 'deleted', 'should delete the account at once on request');
 select tests.clear_authentication();
@@ -254,7 +254,7 @@ select is_empty($$ select j from unnest(array['seal', 'checkpoint', 'partitions'
                    where api.run_maintenance(j) ->> 'status' <> 'succeeded' $$,
   'should let an admin run every job by hand, successfully');
 select is((select count(distinct job)::int from api.maintenance_runs()), 8, 'should record every run for admins to see');
-select throws_ok($$ select api.run_maintenance('reticulate') $$, 'PT400', null, 'should refuse an unknown job');
+select tests.throws_api($$ select api.run_maintenance('reticulate') $$, 400, null, 'should refuse an unknown job');
 select tests.clear_authentication();
 select tests.authenticate_as(:'officer');
 select throws_ok($$ select api.run_maintenance('seal') $$, '42501', null, 'should let only admins run maintenance');

@@ -97,7 +97,7 @@ insert into hot_queries values
        and a.outcome in ('failed', 'replayed', 'expired', 'locked') order by a.created_at desc limit 50$$),
   ('trusted devices of a user', $$select * from app.trusted_devices d where d.user_id = md5('plans-user-77')::uuid
      order by d.revoked_at is not null, d.created_at desc limit 100$$),
-  ('outbox queue', $$select o.id from app_private.outbox o where o.sent_at is null and o.attempts < 10 order by o.created_at limit 10$$),
+  ('outbox queue', $$select o.id from app_private.outbox o where o.sent_at is null and o.dead_at is null and o.next_attempt_at <= now() order by o.next_attempt_at limit 10$$),
   ('failures of an address (IP throttle)', $$select sum(f.failures) from app_private.ip_login_failures f
      where f.ip = '10.2.7.7' and f.bucket > now() - interval '15 minutes'$$),
   ('audit history of a user', $$select * from audit.audit_log a where a.subject_user_id = md5('plans-user-77')::uuid
@@ -162,6 +162,8 @@ begin
     ('approved KYC of a user', $q$select r.expires_at from app.kyc_records r
        where r.user_id = md5('plans-user-71')::uuid and r.status = 'approved' and r.expires_at > now()$q$),
     ('KYC review queue', $q$select * from api.kyc_review_queue limit 50$q$),
+    ('KYC review queue page (keyset)', $q$select * from api.kyc_queue(after_risk_score => 50, after_waiting_since => now() - interval '11 days',
+       after_id => md5('plans-kyc-71')::uuid, page_size => 25)$q$),
     ('KYC approvals to expire', $q$select r.id from app.kyc_records r where r.status = 'approved' and r.expires_at <= now() + interval '30 days'$q$),
     ('KYC documents of a verification', $q$select * from app.kyc_documents d where d.kyc_record_id = md5('plans-kyc-71')::uuid$q$),
     ('KYC documents of a user', $q$select * from app.kyc_documents d where d.user_id = md5('plans-user-71')::uuid order by d.created_at desc$q$),
@@ -236,8 +238,8 @@ select is_empty($$ select name || ': ' || relation from seq_scans where name lik
   'should count MFA failures of a user and of an address by index');
 select is_empty($$ select name || ': ' || relation from seq_scans where name = 'trusted devices of a user' $$,
   'should list a user''s trusted devices by index');
-select ok(exists (select from plan_nodes where name = 'outbox queue' and index_name = 'outbox_pending_idx'),
-  'should take the outbox queue from the partial index of unsent messages');
+select ok(exists (select from plan_nodes where name = 'outbox queue' and index_name = 'outbox_due_idx'),
+  'should take the outbox queue from the partial index of messages due for delivery');
 select is_empty($$ select name || ': ' || relation from seq_scans where name = 'failures of an address (IP throttle)' $$,
   'should count an address''s sign-in failures by primary key');
 select is_empty($$ select name || ': ' || relation from seq_scans where name = 'audit history of a user' $$,

@@ -31,12 +31,12 @@ select is((select status from app.verify_email(:'vtoken')), 'used', 'should acce
 -- Unverified: no KYC, no SMS/e-mail factor, but sign-in works
 select is((select status from app.authenticate('olivia@example.com', 'correct horse battery staple', '192.0.2.60', 'pgtap')), 'ok',
   'should let an unverified account sign in');
-select throws_ok(format($$ select app_private.kyc_precondition(%L) $$, :'oli'), 'PT403', 'Verify your e-mail address first.',
+select tests.throws_api(format($$ select app_private.kyc_precondition(%L) $$, :'oli'), 403, 'Verify your e-mail address first.',
   'should refuse KYC before the address is verified (EMAIL_NOT_VERIFIED)');
 select lives_ok(format($$ select app_private.kyc_precondition(%L) $$, :'vic'), 'should allow KYC once the address is verified');
 create temp table os as select * from app.authenticate('olivia@example.com', 'correct horse battery staple', '192.0.2.60', 'pgtap');
-select throws_ok(format($$ select * from app.begin_otp_enrollment(%L, %L, 'email', '123456', 'sealed-ciphertext') $$, :'oli', (select session_id from os)),
-  'PT403', 'Verify your e-mail address first.', 'should refuse e-mail codes as a factor before the address is verified');
+select tests.throws_api(format($$ select * from app.begin_otp_enrollment(%L, %L, 'email', '123456', 'sealed-ciphertext') $$, :'oli', (select session_id from os)),
+  403, 'Verify your e-mail address first.', 'should refuse e-mail codes as a factor before the address is verified');
 
 -- Resend: rate limited, and a new link replaces the old one
 select (select payload ->> 'token' from app_private.outbox where user_id = :'oli' and template = 'email_verification' order by id limit 1) as otoken1 \gset
@@ -69,7 +69,7 @@ select is((select status from app.reset_password(:'rtoken1', 'a brand new passph
   'should invalidate a reset token by a newer request');
 select is((select status from app.reset_password(:'rtoken', 'a brand new passphrase 2', now => now() + interval '31 minutes')), 'expired',
   'should refuse a reset token after 30 minutes');
-select throws_ok(format($$ select * from app.reset_password(%L, 'short') $$, :'rtoken'), 'PT400', null,
+select tests.throws_api(format($$ select * from app.reset_password(%L, 'short') $$, :'rtoken'), 400, 'WEAK_PASSWORD',
   'should enforce the password policy on reset (WEAK_PASSWORD)');
 select is((select status from app.reset_password(:'rtoken', 'a brand new passphrase 3')), 'ok', 'should reset the password with the token');
 select is((select count(*)::int from app.user_sessions where user_id = :'vic' and revoked_at is null), 0, 'should revoke every session');
@@ -92,9 +92,9 @@ select set_config('dwaybank.password_reset_ip_limit', '', true);
 ------------------------------------------------------------------------------
 create temp table v1 as select * from app.authenticate('victor@example.com', 'a brand new passphrase 3', '192.0.2.61', 'pgtap');
 create temp table v2 as select * from app.authenticate('victor@example.com', 'a brand new passphrase 3', '192.0.2.61', 'pgtap');
-select throws_ok(format($$ select * from app.change_password(%L, %L, 'a brand new passphrase 3', 'changed passphrase 5', now => now() + interval '11 minutes') $$,
+select tests.throws_api(format($$ select * from app.change_password(%L, %L, 'a brand new passphrase 3', 'changed passphrase 5', now => now() + interval '11 minutes') $$,
                         :'vic', (select session_id from v2)),
-  'PT403', null, 'should refuse a password change without a recent sign-in or step-up (STEP_UP_REQUIRED)');
+  403, 'STEP_UP_REQUIRED', 'should refuse a password change without a recent sign-in or step-up (STEP_UP_REQUIRED)');
 select is((select status from app.change_password(:'vic', (select session_id from v2), 'wrong password here', 'changed passphrase 5')),
   'invalid_password', 'should refuse a wrong current password');
 select is((select status from app.change_password(:'vic', (select session_id from v2), 'a brand new passphrase 3', 'changed passphrase 5')),
@@ -105,9 +105,9 @@ select ok((select revoked_at is null from app.user_sessions where id = (select s
 ------------------------------------------------------------------------------
 -- E-mail change: step-up, confirmed from the new address
 ------------------------------------------------------------------------------
-select throws_ok(format($$ select * from app.request_email_change(%L, %L, 'victor.new@example.com', now => now() + interval '11 minutes') $$,
+select tests.throws_api(format($$ select * from app.request_email_change(%L, %L, 'victor.new@example.com', now => now() + interval '11 minutes') $$,
                         :'vic', (select session_id from v2)),
-  'PT403', null, 'should refuse an e-mail change without step-up');
+  403, null, 'should refuse an e-mail change without step-up');
 select is((select status from app.request_email_change(:'vic', (select session_id from v2), 'victor.new@example.com')), 'ok',
   'should start an e-mail change after a recent sign-in');
 select is((select payload ->> 'to' from app_private.outbox where user_id = :'vic' and template = 'email_change_confirm'),
@@ -136,17 +136,17 @@ select is((select count(*)::int from app_private.outbox where user_id = :'oli' a
   'should notify the customer');
 select tests.authenticate_as(:'offa', null, 'aal2');
 select lives_ok(format($$ select api.approve_account_recovery(%L) $$, :'rid'), 'should record a first approval');
-select throws_ok(format($$ select api.approve_account_recovery(%L) $$, :'rid'), 'PT409', null,
+select tests.throws_api(format($$ select api.approve_account_recovery(%L) $$, :'rid'), 409, 'FOUR_EYES_REQUIRED',
   'should refuse a second approval by the same person (FOUR_EYES_REQUIRED)');
-select throws_ok(format($$ select api.complete_account_recovery(%L) $$, :'rid'), 'PT409', null,
+select tests.throws_api(format($$ select api.complete_account_recovery(%L) $$, :'rid'), 409, null,
   'should not complete with one approval');
 select tests.authenticate_as(:'offb', null, 'aal1');
-select throws_ok(format($$ select api.approve_account_recovery(%L) $$, :'rid'), 'PT403', null,
+select tests.throws_api(format($$ select api.approve_account_recovery(%L) $$, :'rid'), 403, null,
   'should need aal2 to approve');
 select tests.authenticate_as(:'offb', null, 'aal2');
 select is((select status from api.approve_account_recovery(:'rid')), 'approved',
   'should approve with a second, different staff member');
-select throws_ok(format($$ select api.complete_account_recovery(%L) $$, :'rid'), 'PT409', null,
+select tests.throws_api(format($$ select api.complete_account_recovery(%L) $$, :'rid'), 409, 'RECOVERY_WAITING',
   'should not complete during the waiting period (RECOVERY_WAITING)');
 select tests.authenticate_as(:'oli', null, 'aal1');
 select throws_ok(format($$ select api.approve_account_recovery(%L) $$, :'rid'), '42501', null,
@@ -172,8 +172,8 @@ select app.begin_passkey_registration(:'oli', (select session_id from ps), 'regi
 select is((select status from app.finish_passkey_registration(:'oli', (select session_id from ps), 'registration-challenge-0001',
            'credential-olivia-0001', '\x0102030405060708090a0b0c0d0e0f10'::bytea, 5, '{internal}', 'Laptop', 'singleDevice', false)),
   'ok', 'should register a passkey with its challenge');
-select throws_ok(format($$ select app.begin_passkey_registration(%L, %L, 'registration-challenge-0002') $$, :'oli', (select session_id from ps)),
-  'PT403', null, 'should need aal2 to add a passkey once a factor is active');
+select tests.throws_api(format($$ select app.begin_passkey_registration(%L, %L, 'registration-challenge-0002') $$, :'oli', (select session_id from ps)),
+  403, null, 'should need aal2 to add a passkey once a factor is active');
 update app.user_sessions set aal = 'aal2' where id = (select session_id from ps);
 select is((select status from app.finish_passkey_registration(:'oli', (select session_id from ps), 'registration-challenge-0001',
            'credential-olivia-0002', '\x0102030405060708090a0b0c0d0e0f10'::bytea, 0, '{}', 'Again', null, false)),

@@ -12,7 +12,7 @@ create temp table s1 as select * from app.authenticate('owner@example.com', 'cor
 select app.issue_device_cookie(:'owner', (select session_id from s1)) as cookie \gset
 select is((select count(*)::int from app_private.device_cookies where user_id = :'owner' and token_hash = app_private.token_hash(:'cookie')), 1,
   'should keep only the hash of an issued device cookie');
-select throws_ok(format('select app.issue_device_cookie(%L, %L)', :'other', (select session_id from s1)), 'PT401', null,
+select tests.throws_api(format('select app.issue_device_cookie(%L, %L)', :'other', (select session_id from s1)), 401, null,
   'should issue a device cookie only for the user of the session');
 
 -- Signing in again with it keeps it (one row per device); a new device gets a new one.

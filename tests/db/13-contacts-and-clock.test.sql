@@ -22,11 +22,11 @@ select isnt((select phone_verified_at from app.users where id = :'pat'), null,
 -- The attack: an aal1 session (password only, or a remembered device) changes the phone.
 update app.user_sessions set aal = 'aal1' where id = :'pat_sid';
 select tests.authenticate_as(:'pat', :'pat_sid');
-select throws_ok($$ select api.update_my_profile(phone => '+4915199999999') $$, 'PT409', null,
+select tests.throws_api($$ select api.update_my_profile(phone => '+4915199999999') $$, 409, 'PHONE_CHANGE_NEEDS_VERIFICATION',
   'should refuse a phone change through update_my_profile (PHONE_CHANGE_NEEDS_VERIFICATION)');
 select is((api.update_my_profile(phone => '+4915100000001', first_name => 'Patricia')).first_name, 'Patricia',
   'should still update the profile when the same phone number is passed');
-select throws_ok($$ select api.request_phone_change('+4915199999999') $$, 'PT403', null,
+select tests.throws_api($$ select api.request_phone_change('+4915199999999') $$, 403, 'STEP_UP_REQUIRED',
   'should refuse a phone change from an aal1 session of an account with a factor (STEP_UP_REQUIRED)');
 select tests.clear_authentication();
 select is((select phone from app.users where id = :'pat'), '+4915100000001', 'should leave the phone number unchanged');
@@ -36,8 +36,8 @@ select ok(not has_column_privilege('authenticated', 'app.users', 'phone', 'updat
 -- With a step-up (aal2 within 10 minutes) the change starts, and goes nowhere until confirmed.
 update app.user_sessions set aal = 'aal2', auth_time = now() where id = :'pat_sid';
 select tests.authenticate_as(:'pat', :'pat_sid', 'aal2');
-select throws_ok($$ select api.request_phone_change('0151 not a number') $$, 'PT400', null, 'should refuse a number that is not E.164 (INVALID_PHONE)');
-select throws_ok($$ select api.request_phone_change('+4915100000001') $$, 'PT400', null, 'should refuse the current number (PHONE_UNCHANGED)');
+select tests.throws_api($$ select api.request_phone_change('0151 not a number') $$, 400, 'INVALID_PHONE', 'should refuse a number that is not E.164 (INVALID_PHONE)');
+select tests.throws_api($$ select api.request_phone_change('+4915100000001') $$, 400, 'PHONE_UNCHANGED', 'should refuse the current number (PHONE_UNCHANGED)');
 select ok((api.request_phone_change('+4915199999999')) ? 'expires_at', 'should start a phone change after a step-up');
 select tests.clear_authentication();
 select is((select phone from app.users where id = :'pat'), '+4915100000001', 'should not use the new number before it is confirmed');
@@ -55,7 +55,7 @@ select is((select payload ->> 'to' from app_private.outbox where user_id = :'pat
 -- Wrong codes are counted even though the request fails; another session cannot confirm.
 create temp table other as select * from app_private.create_session(:'pat', 'aal2', '{pwd,sms}', '192.0.2.41', 'pgtap', null, null);
 select tests.authenticate_as(:'pat', (select session_id from other), 'aal2');
-select throws_ok($$ select api.confirm_phone_change('000000') $$, 'PT404', null,
+select tests.throws_api($$ select api.confirm_phone_change('000000') $$, 404, 'PHONE_CHANGE_NOT_FOUND',
   'should let only the session that asked confirm the change (PHONE_CHANGE_NOT_FOUND)');
 select tests.authenticate_as(:'pat', :'pat_sid', 'aal2');
 select is(api.confirm_phone_change('000001') ->> 'code', 'PHONE_CODE_INVALID', 'should refuse a wrong code');
@@ -81,7 +81,7 @@ select is((select payload ->> 'to' from app_private.outbox where user_id = :'pat
 select tests.authenticate_as(:'pat', :'pat_sid', 'aal2');
 select api.request_phone_change('+4915188888888');
 select api.confirm_phone_change('000000') from generate_series(1, 5);
-select throws_ok($$ select api.confirm_phone_change('000000') $$, 'PT404', null, 'should end a change after 5 wrong codes');
+select tests.throws_api($$ select api.confirm_phone_change('000000') $$, 404, null, 'should end a change after 5 wrong codes');
 select tests.clear_authentication();
 
 -- Finding 10: time is a parameter of internal functions only.

@@ -86,7 +86,7 @@ insert into app.mfa_configs (user_id, method, status, label, confirmed_at) value
 update app.user_sessions set aal = 'aal2' where id = pg_temp.sid('adm1');
 select app.set_request_context(null, null, null, null);
 select tests.authenticate_as(:'adm', pg_temp.sid('adm1'), 'aal2');
-select throws_ok(format('select api.disable_mfa_method(%L, %L)', :'eve', 'totp'), 'PT403', null,
+select tests.throws_api(format('select api.disable_mfa_method(%L, %L)', :'eve', 'totp'), 403, 'ACCOUNT_RECOVERY_REQUIRED',
   'should not let an admin at aal2 remove a customer''s factor (ACCOUNT_RECOVERY_REQUIRED)');
 select tests.clear_authentication();
 select is((select count(*)::int from app.mfa_configs where user_id = :'eve'), 1, 'should keep the customer''s factor');
@@ -107,12 +107,12 @@ select has_function('api', 'disable_mfa_method', array['uuid', 'character varyin
 update app.user_sessions set auth_time = now() - interval '20 minutes' where id = pg_temp.sid('fay1');
 select app.set_request_context(null, null, null, null);
 select tests.authenticate_as(:'fay', pg_temp.sid('fay1'));
-select throws_ok(format('select api.revoke_user_sessions(%L, %L, %L)', :'fay', 'stolen', pg_temp.sid('fay1')), 'PT403', null,
+select tests.throws_api(format('select api.revoke_user_sessions(%L, %L, %L)', :'fay', 'stolen', pg_temp.sid('fay1')), 403, 'STEP_UP_REQUIRED',
   'should refuse "sign out everywhere" without a step-up (STEP_UP_REQUIRED)');
 select tests.clear_authentication();
 update app.user_sessions set auth_time = now() where id = pg_temp.sid('fay1');
 select tests.authenticate_as(:'fay', pg_temp.sid('fay1'));
-select throws_ok(format('select api.revoke_user_sessions(%L, %L, %L)', :'fay', 'stolen', pg_temp.sid('fay2')), 'PT400', null,
+select tests.throws_api(format('select api.revoke_user_sessions(%L, %L, %L)', :'fay', 'stolen', pg_temp.sid('fay2')), 400, 'INVALID_EXCEPT_SESSION',
   'should not let the caller keep a session other than its own (INVALID_EXCEPT_SESSION)');
 select tests.clear_authentication();
 select is((select count(*)::int from app.user_sessions where user_id = :'fay' and revoked_at is null), 2, 'should have revoked nothing then');
@@ -167,7 +167,7 @@ select count(*) as requested from app.request_account_recovery('00000000-0000-40
 update app.user_sessions set auth_time = now() - interval '20 minutes' where id = pg_temp.sid('ivy1');
 select app.set_request_context(null, null, null, null);
 select tests.authenticate_as(:'ivy', pg_temp.sid('ivy1'));
-select throws_ok('select api.cancel_account_recovery()', 'PT403', null, 'should need a step-up to cancel a recovery when signed in');
+select tests.throws_api('select api.cancel_account_recovery()', 403, null, 'should need a step-up to cancel a recovery when signed in');
 select tests.clear_authentication();
 
 ------------------------------------------------------------------------------

@@ -6,16 +6,16 @@ select plan(24);
 select tests.create_user('taken@example.com') as taken \gset
 
 -- Finding 6: a registered address is validated exactly like a new one.
-select throws_ok($$ select app.signup('taken@example.com', 'correct horse battery staple', 'not-a-phone') $$,
-  'PT400', 'A profile field is not valid.', 'should refuse a bad phone for a registered address as for a new one');
-select throws_ok($$ select app.signup('fresh-1@example.com', 'correct horse battery staple', 'not-a-phone') $$,
-  'PT400', 'A profile field is not valid.', 'should refuse a bad phone for a new address');
-select throws_ok($$ select app.signup('taken@example.com', 'correct horse battery staple', null, 'ZZ') $$,
-  'PT400', 'A profile field is not valid.', 'should refuse an unknown country for a registered address (a foreign key, checked at the end of the insert)');
-select throws_ok($$ select app.signup('taken@example.com', 'correct horse battery staple', null, null, repeat('x', 101)) $$,
-  'PT400', 'A profile field is not valid.', 'should refuse a too-long name for a registered address');
-select throws_ok($$ select app.signup('taken@example.com', 'correct horse battery staple', null, null, e'a\u0001b') $$,
-  'PT400', 'A profile field is not valid.', 'should refuse control characters in a name for a registered address');
+select tests.throws_api($$ select app.signup('taken@example.com', 'correct horse battery staple', 'not-a-phone') $$,
+  400, 'A profile field is not valid.', 'should refuse a bad phone for a registered address as for a new one');
+select tests.throws_api($$ select app.signup('fresh-1@example.com', 'correct horse battery staple', 'not-a-phone') $$,
+  400, 'A profile field is not valid.', 'should refuse a bad phone for a new address');
+select tests.throws_api($$ select app.signup('taken@example.com', 'correct horse battery staple', null, 'ZZ') $$,
+  400, 'A profile field is not valid.', 'should refuse an unknown country for a registered address (a foreign key, checked at the end of the insert)');
+select tests.throws_api($$ select app.signup('taken@example.com', 'correct horse battery staple', null, null, repeat('x', 101)) $$,
+  400, 'A profile field is not valid.', 'should refuse a too-long name for a registered address');
+select tests.throws_api($$ select app.signup('taken@example.com', 'correct horse battery staple', null, null, e'a\u0001b') $$,
+  400, 'A profile field is not valid.', 'should refuse control characters in a name for a registered address');
 select isnt(app.signup('TAKEN@example.com', 'correct horse battery staple', '+4915112345678', 'DE', 'Ada', 'L'), :'taken'::uuid,
   'should answer a valid sign-up of a registered address with some other id');
 select is((select count(*)::int from app.users where email like 'signup-probe-%'), 0,
@@ -47,8 +47,8 @@ select is((select count(*)::int from app.users where email in ('a3@example.com',
 select lives_ok($$ select app.signup('b1@example.com', 'correct horse battery staple', ip => '198.51.100.21') $$,
   'should not refuse another client');
 select set_config('dwaybank.signup_ip_limit', '1', true);
-select throws_ok($$ select app.signup('bad@example.com', 'correct horse battery staple', 'nope', ip => '198.51.100.22') $$,
-  'PT400', null, 'should refuse an invalid sign-up before it costs a hash');
+select tests.throws_api($$ select app.signup('bad@example.com', 'correct horse battery staple', 'nope', ip => '198.51.100.22') $$,
+  400, null, 'should refuse an invalid sign-up before it costs a hash');
 select lives_ok($$ select app.signup('good@example.com', 'correct horse battery staple', ip => '198.51.100.22') $$,
   'should not count an invalid sign-up against the client');
 select lives_ok($$ select app.signup('v6a@example.com', 'correct horse battery staple', ip => '2001:db8:1:2::1') $$,

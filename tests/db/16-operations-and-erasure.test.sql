@@ -88,10 +88,10 @@ select is((select count(*)::int from app_private.account_requests r where r.ip =
 select is((select row(ok, reason)::text from audit.verify_chain()), '(t,)', 'should still verify the chain after erasure');
 select audit.seal();
 select is((select row(ok, reason)::text from audit.verify_chain()), '(t,)', 'should verify the chain after sealing the redacted entries');
-select throws_ok($$ update audit.audit_log set ip = '203.0.113.1' where actor_id = '$$ || :'gone' || $$' $$, 'PT403', null,
+select tests.throws_api($$ update audit.audit_log set ip = '203.0.113.1' where actor_id = '$$ || :'gone' || $$' $$, 403, null,
   'should refuse any other change to an audit entry (append-only)');
-select throws_ok($$ update audit.audit_log set ip_fingerprint = 'fp:000000000000000000000000' where subject_user_id = '$$ || :'witness' || $$' and ip is not null $$,
-  'PT403', null, 'should refuse a redaction whose fingerprint is not the fingerprint of the value it replaces');
+select tests.throws_api($$ update audit.audit_log set ip_fingerprint = 'fp:000000000000000000000000' where subject_user_id = '$$ || :'witness' || $$' and ip is not null $$,
+  403, null, 'should refuse a redaction whose fingerprint is not the fingerprint of the value it replaces');
 
 select * from finish();
 rollback;

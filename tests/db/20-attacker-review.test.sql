@@ -15,10 +15,10 @@ select session_id as thief_sid from thief_s \gset
 update app.user_sessions set auth_time = now() - interval '1 hour' where id = :'thief_sid';
 
 select tests.authenticate_as(:'owner', :'thief_sid');
-select throws_ok(format($$ select api.revoke_my_session(%L) $$, :'owner_sid'), 'PT403', null,
+select tests.throws_api(format($$ select api.revoke_my_session(%L) $$, :'owner_sid'), 403, 'STEP_UP_REQUIRED',
   'should refuse to end another session without a step-up (STEP_UP_REQUIRED)');
 select tests.clear_authentication();
-select throws_ok(format($$ select app.revoke_account_session(%L, %L, %L) $$, :'owner', :'thief_sid', :'owner_sid'), 'PT403', null,
+select tests.throws_api(format($$ select app.revoke_account_session(%L, %L, %L) $$, :'owner', :'thief_sid', :'owner_sid'), 403, 'STEP_UP_REQUIRED',
   'should refuse the same through the account page''s route (STEP_UP_REQUIRED)');
 select is((select revoked_at from app.user_sessions where id = :'owner_sid'), null, 'should leave the owner''s session alive');
 select ok(app.revoke_account_session(:'owner', :'thief_sid', :'thief_sid'), 'should let any session sign itself out');

@@ -70,3 +70,43 @@ $$;
 grant usage on schema tests to public;
 grant execute on all functions in schema tests to public;
 
+
+-- A refusal as a client sees it (one error shape, db/errors.md): SQLSTATE PGRST with {code, message, hint}
+-- as JSON in MESSAGE and {status, headers} in DETAIL. `expected` is the product code (WEAK_PASSWORD) or,
+-- when it is a sentence, the message; null checks the status and the shape only.
+create or replace function tests.throws_api(query text, status integer, expected text, description text)
+  returns text
+  language plpgsql volatile
+  as $$
+declare
+  v_state text;
+  v_message text;
+  v_detail text;
+  v_body jsonb;
+  v_meta jsonb;
+begin
+  begin
+    execute query;
+  exception when others then
+    get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail;
+  end;
+  if v_state is null then
+    return ok(false, description) || E'\n' || diag('    no error was raised');
+  end if;
+  begin
+    v_body := v_message::jsonb;
+    v_meta := v_detail::jsonb;
+  exception when others then
+    null;
+  end;
+  if v_state <> 'PGRST' or v_body is null or v_meta is null
+     or jsonb_typeof(v_body -> 'code') <> 'string' or jsonb_typeof(v_body -> 'message') <> 'string'
+     or jsonb_typeof(v_body -> 'hint') <> 'string' then
+    return ok(false, description) || E'\n' || diag(format('    not the API error shape: %s %s (%s)', v_state, v_message, v_detail));
+  end if;
+  return ok((v_meta ->> 'status')::integer = throws_api.status
+            and (expected is null or expected in (v_body ->> 'code', v_body ->> 'message')), description)
+    || case when (v_meta ->> 'status')::integer = throws_api.status and (expected is null or expected in (v_body ->> 'code', v_body ->> 'message'))
+            then '' else E'\n' || diag(format('    got %s %s', v_meta ->> 'status', v_body)) end;
+end
+$$;

@@ -1,46 +1,16 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Db } from '../db.js';
+import type { Sender } from '../mail/senders.js';
 import type { MfaKeys } from './crypto.js';
 
 /**
  * Delivers the transactional outbox (app_private.outbox). A message that
  * carries a code holds it only sealed (AES-256-GCM, the MFA keys); it is opened
- * here, handed to the sender, and app.complete_outbox then drops the sealed part
- * for good. Senders: `log` (development and tests: one JSON line per message in
- * OUTBOX_LOG_FILE, the local "mailbox"; never the application log) and
- * `webhook` (production: POST JSON to OUTBOX_WEBHOOK_URL, e.g. an SMS/e-mail provider bridge).
+ * here, handed to the sender (mail/senders.ts: SMTP, an SMS webhook, or one
+ * webhook for both), and app.complete_outbox records the outcome: sent (its
+ * secrets dropped for good), or failed, to be tried again after a backoff and,
+ * after outbox_max_attempts, dead-lettered.
  */
-export interface OutboundMessage {
-  id: string;
-  channel: 'sms' | 'email';
-  to: string | null;
-  template: string;
-  data: Record<string, unknown>;
-}
-
-export type Sender = (m: OutboundMessage) => Promise<void>;
-
-export function logSender(file: string): Sender {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  return async (m) => {
-    fs.appendFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...m })}\n`, { mode: 0o600 });
-  };
-}
-
-export function webhookSender(url: string): Sender {
-  return async (m) => {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': `outbox-${m.id}` },
-      body: JSON.stringify(m),
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (!res.ok) throw new Error(`webhook answered ${res.status}`);
-  };
-}
-
 export const sealAad = (userId: string) => `outbox:${userId}`;
 
 interface OutboxRow {
@@ -52,7 +22,7 @@ interface OutboxRow {
   destination: string | null;
 }
 
-export function createOutbox(deps: { db: Db; keys: MfaKeys; log: Logger; send: Sender; intervalMs?: number }) {
+export function createOutbox(deps: { db: Db; keys: MfaKeys; log: Logger; send: Sender & { close?: () => void }; intervalMs?: number }) {
   const { db, keys, log, send } = deps;
   let running: Promise<void> | null = null;
 
@@ -95,6 +65,7 @@ export function createOutbox(deps: { db: Db; keys: MfaKeys; log: Logger; send: S
   async function stop(): Promise<void> {
     clearInterval(timer);
     await running;
+    send.close?.();
   }
 
   return { flush, stop };
