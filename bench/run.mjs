@@ -24,6 +24,9 @@ import { auditScenarios, untrackBenchTables } from './scenarios/audit.mjs';
 import { gatewayAtCost4 } from './scenarios/gateway.mjs';
 import { flood as floodScenario } from './scenarios/flood.mjs';
 
+// `npm run bench -- proxy`: only the proxy scenario, 5,000 connections through HAProxy and PgBouncer.
+if (argv._[0] === 'proxy') process.exit((await (await import('./scenarios/proxy.mjs')).main()) ? 0 : 1);
+
 const quick = Boolean(argv.quick);
 const targetUsers = Number(argv.users ?? (quick ? 0 : 1_000_000));
 const D = Number(argv.duration ?? (quick ? 3 : 8));
@@ -84,7 +87,7 @@ try {
   await sql(`create or replace function api.bench_noop() returns integer language sql stable as 'select 1'`);
   await sql(`grant execute on function api.bench_noop() to anon, authenticated`);
   services = await benchServices(db);
-  Object.assign(ctx, { services, G: services.gatewayUrl, P: services.postgrestUrl });
+  Object.assign(ctx, { services, G: services.gatewayUrl, P: services.postgrestUrl, F: services.floorUrl });
 
   if (!quick && users === small && want > small) {
     log(chalk.bold(`\n== at ${small.toLocaleString()} users (for the growth comparison)`));
@@ -100,7 +103,7 @@ try {
   // ------------------------------------------------------------ scenarios
   const main = await measureSize(ctx, 'main');
   results.sizes.push(main.size);
-  const { f: authNoop, s: session, k: kyc, sp: sessionSized, kp: kycSized } = main;
+  const { f: noAuth, ft: tokenFloor, fc: currentFloor, s: session, k: kyc, sp: sessionSized, kp: kycSized } = main;
   const { pgNoop, pgSession, pgKyc, bcrypt, salt } = await databaseFloors(ctx, main.tokens);
   const { signin } = await signinAtCost(ctx, { users, cost: salt.cost });
   const audit = await auditScenarios(ctx, { users });
@@ -109,9 +112,11 @@ try {
 
   // ---------------------------------------------------------------- report
   const ratio = (a, b) => (b?.rps ? a.rps / b.rps : null);
-  const add = (s, baseline) => results.scenarios.push({ ...s, baseline: baseline?.name ?? null, ratio: baseline ? ratio(s, baseline) : null });
-  add(authNoop); add(pgNoop); add(pgSession, pgNoop); add(pgKyc, pgNoop); add(bcrypt);
-  add(session, authNoop); add(kyc, authNoop); add(sessionSized, authNoop); add(kycSized, authNoop);
+  // Against the no-auth floor: the median of the rounds' shares (each round against its own floor).
+  const add = (s, baseline) => results.scenarios.push({ ...s, baseline: baseline?.name ?? null,
+    ratio: baseline ? (baseline === noAuth && s.share != null ? s.share : ratio(s, baseline)) : null });
+  add(noAuth); add(tokenFloor, noAuth); add(currentFloor, noAuth); add(pgNoop); add(pgSession, pgNoop); add(pgKyc, pgNoop); add(bcrypt);
+  add(session, noAuth); add(kyc, noAuth); add(sessionSized, noAuth); add(kycSized, noAuth);
   add(signin, bcrypt); add(gw.signinFast); add(gw.signinFastC); add(gw.bcrypt4); add(gw.roundTrip);
   add(gw.refreshLight); add(gw.refresh); add(gw.mfaLight); add(gw.mfa);
   add(audit.auditHistory, pgNoop);
@@ -128,15 +133,20 @@ try {
   // ---------------------------------------------------------------- targets
   const { rounds } = ctx;
   const T = (...a) => results.targets.push(judge(...a));
-  const sized = (x) => `50 connections at ${Math.round(100 * x.rps / authNoop.rps)}% of the floor's throughput`;
-  T('session-throughput', ratio(session, authNoop));
+  const sized = (x) => `50 connections at ${Math.round(100 * x.rps / noAuth.rps)}% of the no-auth floor's throughput`;
+  const shares = (x) => `median of ${rounds} rounds: ${x.rounds_share}; ${Math.round(x.rps).toLocaleString('en')} vs ${Math.round(noAuth.rps).toLocaleString('en')} req/s`;
+  T('floor-share', tokenFloor.share, { subject: 'token floor (JWT, role and claims; no pre-request)', detail: shares(tokenFloor) });
+  T('floor-share', currentFloor.share, { subject: 'current floor (token and the pre-request session check)', detail: shares(currentFloor) });
+  T('session-throughput', session.share, { detail: shares(session) });
+  T('kyc-throughput', kyc.share, { detail: shares(kyc) });
   T('session-p99', sessionSized.p99_ms, { errors: sessionSized.errors, detail: `${sized(sessionSized)}; median of ${rounds} rounds: ${sessionSized.rounds_p99}` });
   T('signin-throughput', ratio(signin, bcrypt), { detail: `cost ${salt.cost}` });
   T('signin-own-work', gw.ownWork, { detail: `median of ${rounds} rounds of p50 at cost 4 less its one cost-4 hash, ${gw.hash4.toFixed(2)} ms: ${gw.ownRounds.map((x) => x.toFixed(2)).join(', ')} ms` });
   T('mfa-p99', gw.mfaLight.p99_ms, { errors: gw.mfaLight.errors, detail: `${gw.lightC} connections` });
   T('kyc-p99', kycSized.p99_ms, { errors: kycSized.errors, detail: `${sized(kycSized)}; median of ${rounds} rounds: ${kycSized.rounds_p99}` });
   T('refresh-p99', gw.refreshLight.p99_ms, { errors: gw.refreshLight.errors, detail: `${gw.lightC} connections` });
-  for (const [subject, x] of [['PostgREST floor', authNoop], ['session validation', session], ['KYC status', kyc]]) T('saturated-p99', x.p99_ms, { subject });
+  for (const [subject, x] of [['no-auth floor', noAuth], ['session validation', session], ['KYC status', kyc]]) T('saturated-p99', x.p99_ms, { subject });
+  for (const [subject, x] of [['session validation', session], ['KYC status', kyc]]) T('saturated-p99-ratio', x.p99_share, { subject, detail: `median of ${rounds} rounds` });
   for (const [subject, f] of Object.entries(flood)) {
     T('flood-errors', f.storm.socket_errors + f.storm.fivexx, { subject, detail: `503/504 backpressure allowed: ${f.storm.backpressure}` });
     T('flood-recovery', f.after.p50_ms, { subject, errors: f.after.errors, reference: f.before.p50_ms, detail: `before: ${f.before.p50_ms.toFixed(1)} ms` });

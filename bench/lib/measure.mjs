@@ -57,7 +57,7 @@ export function measurer({ work, bin, dbUrl, log }) {
   }
 
   async function wrk(name, base, p, { mode, lines, method = 'POST', c, d, once = false, timeout = '10s', quiet = false, expect4xx = false, think = 0 }) {
-    const m = mode === 'bearer' || method === 'GET' ? 'GET' : method;
+    const m = mode === 'bearer' || mode === 'none' || method === 'GET' ? 'GET' : method;
     const threads = Math.min(2, c);
     const cmd = `ulimit -n 20000; exec ${WRK} -t${threads} -c${c} -d${d}s --timeout ${timeout} -s ${think ? PACED_LUA : LUA} ${base}${p} -- ${lines} ${mode} ${p} ${m} ${once ? 1 : 0} ${threads} ${think}`;
     const r = await $({ nothrow: true })`sh -c ${cmd}`;

@@ -41,7 +41,7 @@ ${rows.join('\n')}
 
 ## Latency against data size (wrk, 50 connections)
 
-Without pauses (saturated), and p99 with pauses at half the floor's throughput ("sized").
+Without pauses (saturated), and p99 with pauses at half the no-auth floor's throughput ("sized").
 
 | Users | Session p50 | Session p99 | Session req/s | Session p99 sized | KYC p50 | KYC p99 | KYC req/s | KYC p99 sized |
 |---|---|---|---|---|---|---|---|---|

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import { ROOT, stackConfig, urls } from '../../scripts/lib/config.mjs';
 import { startPostgres, stopPostgres } from '../../scripts/lib/cluster.mjs';
 import { prepareDatabase, psql } from '../../scripts/lib/database.mjs';
-import { startService, stopProcess } from '../../scripts/lib/services.mjs';
+import { startProcess, startService, stopProcess, waitFor, writePostgrestConf, postgrestBin, postgrestRtsArgs } from '../../scripts/lib/services.mjs';
 import { ensurePrereqs } from '../../scripts/lib/prereqs.mjs';
 
 function migrationsHash() {
@@ -49,7 +49,29 @@ export async function benchDatabase({ profile = 'bench', fresh = false, migrate 
   return { cfg, urls: u, bin, migrated, startedPg, stopPg };
 }
 
-/** The gateway and PostgREST on the bench ports; `restartGateway(extraEnv)` for other settings. */
+/**
+ * A second PostgREST on the same database, configured as the bench stack's except that it has no
+ * `db-pre-request`: the floor "a token, but no session check" (issue 18). Ports: BENCH_POSTGREST_FLOOR_PORT
+ * (3067; the bench profile's 3060-3066 are taken) and the next one for its admin server.
+ */
+async function startFloorPostgrest(cfg, logDir) {
+  const port = Number(process.env.BENCH_POSTGREST_FLOOR_PORT ?? 3067);
+  const conf = fs.readFileSync(writePostgrestConf(cfg), 'utf8')
+    .replace(/^db-pre-request = .*$/m, '# db-pre-request: none (the bench floor without the session check)')
+    .replace(/^server-port = .*$/m, `server-port = ${port}`)
+    .replace(/^admin-server-port = .*$/m, `admin-server-port = ${port + 1}`);
+  if (/^db-pre-request/m.test(conf)) throw new Error('the floor PostgREST would still run db-pre-request');
+  const file = path.join(cfg.dataDir, 'postgrest-floor.conf');
+  fs.writeFileSync(file, conf, { mode: 0o600 });
+  const child = startProcess('postgrest-floor', postgrestBin, [...postgrestRtsArgs(), file], { env: { PATH: process.env.PATH }, logFile: path.join(logDir, 'postgrest-floor.log') });
+  await waitFor(`http://${cfg.host}:${port + 1}/ready`, { what: 'the floor PostgREST (no pre-request)', child, timeoutMs: 60_000 });
+  return { child, url: `http://${cfg.host}:${port}` };
+}
+
+/**
+ * The gateway and PostgREST on the bench ports, and a PostgREST without the pre-request (`floorUrl`);
+ * `restartGateway(extraEnv)` for other settings.
+ */
 export async function benchServices(db) {
   const { cfg } = db;
   const logDir = path.join(cfg.dataDir, 'logs');
@@ -58,8 +80,9 @@ export async function benchServices(db) {
   const postgrestUrl = `http://${cfg.host}:${cfg.postgrestPort}`;
   let gw = await startService('gateway', cfg, logDir, { LOG_LEVEL: 'warn' });
   const pgrst = await startService('postgrest', cfg, logDir);
+  const floor = await startFloorPostgrest(cfg, logDir);
   return {
-    gatewayUrl, postgrestUrl, logDir,
+    gatewayUrl, postgrestUrl, floorUrl: floor.url, logDir,
     gatewayPid: () => gw?.pid,
     async restartGateway(extra = {}) {
       await stopProcess(gw, 'SIGTERM');
@@ -68,6 +91,7 @@ export async function benchServices(db) {
     async stop() {
       await stopProcess(gw, 'SIGTERM');
       await stopProcess(pgrst, 'SIGTERM');
+      await stopProcess(floor.child, 'SIGTERM');
     },
   };
 }

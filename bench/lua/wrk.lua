@@ -2,6 +2,7 @@
 -- args: lines-file mode path method once nthreads
 --   mode body:    each line is a JSON body (POST)
 --   mode bearer:  each line is an access token (Authorization: Bearer)
+--   mode none:    no token (the lines are ignored): the anonymous floor
 --   mode refresh: each line is a refresh token; a 200 reply's successor is queued for reuse
 --   once = 1:     each line is used once (single-use codes); the thread stops when they run out
 -- Each thread takes every nthreads-th line, so no two threads share one.
@@ -51,6 +52,8 @@ function request()
   end
   if mode == "bearer" then
     return wrk.format(method, path, { ["Authorization"] = "Bearer " .. line, ["Accept"] = "application/json" }, nil)
+  elseif mode == "none" then
+    return wrk.format(method, path, { ["Accept"] = "application/json" }, nil)
   elseif mode == "refresh" then
     return wrk.format("POST", path, { ["Content-Type"] = "application/json" }, '{"refresh_token":"' .. line .. '"}')
   end
