@@ -28,6 +28,14 @@ export default tseslint.config(
     },
   },
   {
+    // The back office's lit components (gateway/public/backoffice/) use a few more browser APIs.
+    files: ['gateway/public/backoffice/**/*.js'],
+    languageOptions: {
+      globals: { customElements: 'readonly', CustomEvent: 'readonly', FormData: 'readonly', AbortController: 'readonly',
+        TextDecoderStream: 'readonly', setInterval: 'readonly', clearInterval: 'readonly' },
+    },
+  },
+  {
     rules: {
       // Flags the common `let x = default; try { x = ... } catch { x = ... }` shape.
       'no-useless-assignment': 'off',

@@ -23,6 +23,12 @@ begin
   if not exists (select from pg_roles where rolname = ':DATABASE_GATEWAY') then
     create role :DATABASE_GATEWAY login noinherit nocreatedb nocreaterole nosuperuser;
   end if;
+  -- prometheus-postgres-exporter's role: PostgreSQL's pg_monitor (statistics, replication) and the
+  -- app.metrics_* functions granted to it (migrations); no table privilege. Its password is set where
+  -- the exporter runs (scripts/lib/monitoring.mjs; in production by the operator).
+  if not exists (select from pg_roles where rolname = 'dwaybank_monitor') then
+    create role dwaybank_monitor login inherit nocreatedb nocreaterole nosuperuser in role pg_monitor;
+  end if;
 end
 $$;
 
@@ -35,7 +41,7 @@ alter role :DATABASE_OWNER with bypassrls;
 grant anon, authenticated, compliance_officer, admin to :DATABASE_AUTHENTICATOR;
 
 revoke all on database :DATABASE_NAME from public;
-grant connect on database :DATABASE_NAME to :DATABASE_AUTHENTICATOR, :DATABASE_GATEWAY;
+grant connect on database :DATABASE_NAME to :DATABASE_AUTHENTICATOR, :DATABASE_GATEWAY, dwaybank_monitor;
 grant all on database :DATABASE_NAME to :DATABASE_OWNER;
 
 -- Nobody but the owner may create objects in public.

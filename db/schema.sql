@@ -239,6 +239,36 @@ CREATE TYPE audit.request_context AS (
 );
 
 
+--
+-- Name: account_recoveries(text); Type: FUNCTION; Schema: api; Owner: -
+--
+
+CREATE FUNCTION api.account_recoveries(only_status text DEFAULT NULL::text) RETURNS TABLE(id uuid, user_id uuid, email text, status text, reason text, requested_at timestamp with time zone, not_before timestamp with time zone, first_approver text, first_approved_at timestamp with time zone, first_approved_by_me boolean, second_approver text, second_approved_at timestamp with time zone, closed_at timestamp with time zone, closed_reason text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_me uuid := app_private.assert_recovery_staff();
+begin
+  return query
+    select r.id, r.user_id, u.email::text, r.status, r.reason, r.requested_at, r.not_before,
+           (select f.email::text from app.users f where f.id = r.first_approver), r.first_approved_at, r.first_approver = v_me,
+           (select s.email::text from app.users s where s.id = r.second_approver), r.second_approved_at, r.closed_at, r.closed_reason
+      from app.account_recoveries r join app.users u on u.id = r.user_id
+     where account_recoveries.only_status is null or r.status = account_recoveries.only_status
+     order by r.status in ('pending', 'approved') desc, r.requested_at desc
+     limit 200;
+end
+$$;
+
+
+--
+-- Name: FUNCTION account_recoveries(only_status text); Type: COMMENT; Schema: api; Owner: -
+--
+
+COMMENT ON FUNCTION api.account_recoveries(only_status text) IS 'Staff: account recoveries (open ones first), with their approvers and waiting period. Definer: joins the accounts for their e-mail.';
+
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
@@ -293,23 +323,27 @@ declare
 begin
   select * into v_recovery from app.account_recoveries r where r.id = approve_account_recovery.recovery_id for update;
   if not found then
-    raise exception 'No account recovery has this id.' using errcode = 'PT404', detail = 'RECOVERY_NOT_FOUND',
-      hint = 'List open recoveries in app.account_recoveries.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"RECOVERY_NOT_FOUND","message":"No account recovery has this id.","hint":"Check the recovery''s id."}',
+      detail = '{"status":404,"headers":{}}';
   end if;
   if v_recovery.user_id = v_staff then
-    raise exception 'Nobody may approve the recovery of their own account.' using errcode = 'PT403', detail = 'FOUR_EYES_REQUIRED',
-      hint = 'Two other staff members must approve it.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FOUR_EYES_REQUIRED","message":"Nobody may approve the recovery of their own account.","hint":"Two other staff members must approve it."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   if v_recovery.status <> 'pending' then
-    raise exception 'This recovery is not waiting for approval.' using errcode = 'PT409', detail = 'RECOVERY_NOT_PENDING',
-      hint = 'Only pending recoveries can be approved.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"RECOVERY_NOT_PENDING","message":"This recovery is not waiting for approval.","hint":"Only pending recoveries can be approved."}',
+      detail = '{"status":409,"headers":{}}';
   end if;
   if v_recovery.first_approver is null then
     update app.account_recoveries r set first_approver = v_staff, first_approved_at = pg_catalog.now() where r.id = v_recovery.id
     returning * into v_recovery;
   elsif v_recovery.first_approver = v_staff then
-    raise exception 'A second, different staff member must approve.' using errcode = 'PT409', detail = 'FOUR_EYES_REQUIRED',
-      hint = 'Ask a colleague to approve this recovery.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FOUR_EYES_REQUIRED","message":"A second, different staff member must approve.","hint":"Ask a colleague to approve this recovery."}',
+      detail = '{"status":409,"headers":{}}';
   else
     -- The waiting period starts now, so the customer always has it to cancel.
     update app.account_recoveries r
@@ -347,7 +381,9 @@ CREATE FUNCTION api.audit_checkpoints(max_rows integer DEFAULT 50) RETURNS TABLE
     AS $$
 begin
   if app.caller_role() not in ('compliance_officer', 'admin') then
-    raise exception 'Only staff may list audit checkpoints.' using errcode = 'PT403', detail = 'FORBIDDEN', hint = 'Ask a compliance officer.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"Only staff may list audit checkpoints.","hint":"Ask a compliance officer."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   return query select c.id, c.created_at, c.head_seq, encode(c.head_hash, 'hex'), encode(c.signature, 'hex'),
                       c.gateway_signature, c.gateway_key_id, c.gateway_signed_at
@@ -380,8 +416,9 @@ begin
   select r.id into v_id from app.account_recoveries r
    where r.user_id = app.current_user_id() and r.status in ('pending', 'approved');
   if v_id is null then
-    raise exception 'Your account has no open recovery.' using errcode = 'PT404', detail = 'RECOVERY_NOT_FOUND',
-      hint = 'Nothing to cancel.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"RECOVERY_NOT_FOUND","message":"Your account has no open recovery.","hint":"Nothing to cancel."}',
+      detail = '{"status":404,"headers":{}}';
   end if;
   return app_private.close_recovery(v_id, 'cancelled', app.current_user_id(), 'cancelled by the customer', pg_catalog.now());
 end
@@ -438,43 +475,52 @@ declare
 begin
   perform app_private.assert_kyc_writable();
   if not v_automated and v_role <> 'compliance_officer' then
-    raise exception 'Only a compliance officer can decide a verification.' using errcode = 'PT403', detail = 'FORBIDDEN',
-      hint = 'Ask a compliance officer to review it.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"Only a compliance officer can decide a verification.","hint":"Ask a compliance officer to review it."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   if v_automated then
     v_officer := null;
   end if;
   if decision is null or decision not in ('approved', 'rejected', 'requires_resubmission') then
-    raise exception 'The decision is not known.' using errcode = 'PT400', detail = 'KYC_INVALID_DECISION',
-      hint = 'Decide approved, rejected or requires_resubmission.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_INVALID_DECISION","message":"The decision is not known.","hint":"Decide approved, rejected or requires_resubmission."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   if decision <> 'approved' and (reason is null or length(btrim(reason)) < 3) then
-    raise exception 'A rejection or a request for resubmission needs a reason.' using errcode = 'PT400', detail = 'KYC_REASON_REQUIRED',
-      hint = 'Say what is wrong or missing (3 to 1000 characters).';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_REASON_REQUIRED","message":"A rejection or a request for resubmission needs a reason.","hint":"Say what is wrong or missing (3 to 1000 characters)."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   select * into v_rec from app.kyc_records r where r.id = complete_kyc_verification.kyc_id for update;
   if not found then
-    raise exception 'No verification has this id.' using errcode = 'PT404', detail = 'KYC_NOT_FOUND', hint = 'See /kyc_review_queue.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_NOT_FOUND","message":"No verification has this id.","hint":"See /kyc_review_queue."}',
+      detail = '{"status":404,"headers":{}}';
   end if;
   if v_rec.user_id = v_officer then
     perform audit.log_event('kyc.self_decision_refused', v_rec.user_id, jsonb_build_object('kyc_id', v_rec.id), 'critical');
-    raise exception 'Nobody can decide their own verification.' using errcode = 'PT403', detail = 'FORBIDDEN',
-      hint = 'Another compliance officer must review it.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"Nobody can decide their own verification.","hint":"Another compliance officer must review it."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   if not (v_rec.status = 'in_review' or (v_rec.status = 'pending' and decision <> 'approved')) then
-    raise exception 'This verification is not in review.' using errcode = 'PT409', detail = 'KYC_INVALID_TRANSITION',
-      hint = 'Only a verification in review can be approved; a pending one can be rejected or sent back.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_INVALID_TRANSITION","message":"This verification is not in review.","hint":"Only a verification in review can be approved; a pending one can be rejected or sent back."}',
+      detail = '{"status":409,"headers":{}}';
   end if;
 
   if decision = 'approved' then
     if exists (select from app.kyc_compliance_checks c where c.kyc_record_id = v_rec.id and c.status = 'potential_match') then
-      raise exception 'A screening check is not resolved yet.' using errcode = 'PT409', detail = 'KYC_CHECKS_UNRESOLVED',
-        hint = 'Resolve every potential match (resolve_kyc_check) as false_positive or confirmed_match first.';
+      raise sqlstate 'PGRST' using
+        message = '{"code":"KYC_CHECKS_UNRESOLVED","message":"A screening check is not resolved yet.","hint":"Resolve every potential match (resolve_kyc_check) as false_positive or confirmed_match first."}',
+        detail = '{"status":409,"headers":{}}';
     end if;
     if exists (select from app.kyc_compliance_checks c where c.kyc_record_id = v_rec.id and c.check_type = 'sanctions'
                  and c.status = 'confirmed_match') then
-      raise exception 'A confirmed sanctions match cannot be approved.' using errcode = 'PT409', detail = 'KYC_SANCTIONS_MATCH',
-        hint = 'Reject the verification and follow the sanctions procedure.';
+      raise sqlstate 'PGRST' using
+        message = '{"code":"KYC_SANCTIONS_MATCH","message":"A confirmed sanctions match cannot be approved.","hint":"Reject the verification and follow the sanctions procedure."}',
+        detail = '{"status":409,"headers":{}}';
     end if;
     v_level := app_private.refresh_kyc_risk(v_rec.id, v_now);
     -- Four eyes for high and critical risk, and for any record a screening hit was cleared on: otherwise one
@@ -483,8 +529,9 @@ begin
        or exists (select from app.kyc_compliance_checks c where c.kyc_record_id = v_rec.id
                     and c.status in ('false_positive', 'confirmed_match')) then
       if v_automated then
-        raise exception 'High-risk verifications need two compliance officers.' using errcode = 'PT409',
-          detail = 'KYC_OFFICER_REQUIRED', hint = 'Leave it in the review queue.';
+        raise sqlstate 'PGRST' using
+          message = '{"code":"KYC_OFFICER_REQUIRED","message":"High-risk verifications need two compliance officers.","hint":"Leave it in the review queue."}',
+          detail = '{"status":409,"headers":{}}';
       end if;
       if v_rec.first_approver_id is null then
         update app.kyc_records r set first_approver_id = v_officer, first_approved_at = v_now where r.id = v_rec.id;
@@ -492,12 +539,14 @@ begin
           jsonb_build_object('kyc_id', v_rec.id, 'risk_level', v_level), 'info');
         return row('pending_second_approval', v_rec.id, 'in_review', v_level, null)::app.kyc_decision;
       elsif v_rec.first_approver_id = v_officer then
-        raise exception 'A second, different officer must approve a high-risk verification.' using errcode = 'PT409',
-          detail = 'KYC_SECOND_APPROVER_REQUIRED', hint = 'Ask another compliance officer to approve it.';
+        raise sqlstate 'PGRST' using
+          message = '{"code":"KYC_SECOND_APPROVER_REQUIRED","message":"A second, different officer must approve a high-risk verification.","hint":"Ask another compliance officer to approve it."}',
+          detail = '{"status":409,"headers":{}}';
       end if;
     elsif v_automated and v_level <> 'low' then
-      raise exception 'Only low-risk verifications are approved automatically.' using errcode = 'PT409',
-        detail = 'KYC_OFFICER_REQUIRED', hint = 'Leave it in the review queue.';
+      raise sqlstate 'PGRST' using
+        message = '{"code":"KYC_OFFICER_REQUIRED","message":"Only low-risk verifications are approved automatically.","hint":"Leave it in the review queue."}',
+        detail = '{"status":409,"headers":{}}';
     end if;
     -- A renewal replaces the approval it renews.
     update app.kyc_records r set status = 'expired', decision_reason = coalesce(r.decision_reason, 'superseded by renewal')
@@ -559,12 +608,14 @@ begin
    order by p.created_at desc limit 1
    for update;
   if not found then
-    raise exception 'This session has no phone number change waiting.' using errcode = 'PT404', detail = 'PHONE_CHANGE_NOT_FOUND',
-      hint = 'Start one with /rpc/request_phone_change (from this session).';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"PHONE_CHANGE_NOT_FOUND","message":"This session has no phone number change waiting.","hint":"Start one with /rpc/request_phone_change (from this session)."}',
+      detail = '{"status":404,"headers":{}}';
   end if;
   if v_change.expires_at <= now() then
-    raise exception 'The code has expired.' using errcode = 'PT400', detail = 'PHONE_CODE_EXPIRED',
-      hint = 'Ask for a new code with /rpc/request_phone_change.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"PHONE_CODE_EXPIRED","message":"The code has expired.","hint":"Ask for a new code with /rpc/request_phone_change."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   if confirm_phone_change.code is null or confirm_phone_change.code !~ '^[0-9]{6}$'
      or app_private.mfa_code_hash(confirm_phone_change.code) <> v_change.code_hash then
@@ -603,6 +654,65 @@ Raises PHONE_CHANGE_NOT_FOUND, PHONE_CODE_EXPIRED; a wrong code answers 400 PHON
 
 
 --
+-- Name: customer_overview(uuid, text); Type: FUNCTION; Schema: api; Owner: -
+--
+
+CREATE FUNCTION api.customer_overview(user_id uuid, reason text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_user app.users;
+  v_result jsonb;
+begin
+  perform app_private.assert_backoffice_staff(customer_overview.reason);
+  select * into v_user from app.users u where u.id = customer_overview.user_id;
+  if not found then
+    raise sqlstate 'PGRST' using
+      message = '{"code":"USER_NOT_FOUND","message":"No account has this id.","hint":"Find the customer by e-mail or phone first."}',
+      detail = '{"status":404,"headers":{}}';
+  end if;
+  perform audit.log_event('staff.customer_viewed', v_user.id, jsonb_build_object('reason', btrim(customer_overview.reason)), 'info');
+  -- Kinds and dates only: no hash, secret, code, token or credential leaves here.
+  select jsonb_build_object(
+    'profile', jsonb_build_object('id', v_user.id, 'email', v_user.email, 'phone', v_user.phone, 'first_name', v_user.first_name,
+      'last_name', v_user.last_name, 'role', v_user.role, 'status', v_user.status, 'email_verified_at', v_user.email_verified_at,
+      'created_at', v_user.created_at, 'last_login_at', v_user.last_login_at, 'locked_until', v_user.locked_until,
+      'failed_login_attempts', v_user.failed_login_attempts, 'mfa_required', v_user.mfa_required),
+    'sessions', coalesce((select jsonb_agg(jsonb_build_object('id', s.id, 'device_name', s.device_name, 'ip', s.ip,
+        'user_agent', s.user_agent, 'aal', s.aal, 'amr', s.amr, 'created_at', s.created_at, 'last_activity_at', s.last_activity_at,
+        'expires_at', s.expires_at, 'revoked_at', s.revoked_at, 'revoked_reason', s.revoked_reason,
+        'is_suspicious', s.is_suspicious, 'suspicious_reasons', s.suspicious_reasons) order by s.created_at desc)
+      from (select * from app.user_sessions s where s.user_id = v_user.id order by s.created_at desc limit 50) s), '[]'),
+    'devices', coalesce((select jsonb_agg(jsonb_build_object('id', d.id, 'device_name', d.device_name, 'ip', d.ip,
+        'created_at', d.created_at, 'last_used_at', d.last_used_at, 'expires_at', d.expires_at, 'revoked_at', d.revoked_at)
+        order by d.created_at desc) from app.trusted_devices d where d.user_id = v_user.id), '[]'),
+    'factors', coalesce((select jsonb_agg(jsonb_build_object('method', m.method, 'status', m.status, 'label', m.label,
+        'created_at', m.created_at, 'last_used_at', m.last_used_at) order by m.created_at)
+      from app.mfa_configs m where m.user_id = v_user.id), '[]'),
+    'kyc', coalesce((select jsonb_agg(jsonb_build_object('id', k.id, 'level', k.level, 'status', k.status, 'risk_level', k.risk_level,
+        'submitted_at', k.submitted_at, 'decided_at', k.decided_at, 'expires_at', k.expires_at) order by k.created_at desc)
+      from app.kyc_records k where k.user_id = v_user.id), '[]'),
+    'events', coalesce((select jsonb_agg(jsonb_build_object('id', e.id, 'occurred_at', e.occurred_at, 'event_type', e.event_type,
+        'severity', e.severity, 'ip', e.ip, 'user_agent', e.user_agent) order by e.id desc)
+      from (select * from audit.audit_log a where a.subject_user_id = v_user.id and a.kind = 'event'
+             order by a.id desc limit 50) e), '[]'))
+    into v_result;
+  return v_result;
+end
+$$;
+
+
+--
+-- Name: FUNCTION customer_overview(user_id uuid, reason text); Type: COMMENT; Schema: api; Owner: -
+--
+
+COMMENT ON FUNCTION api.customer_overview(user_id uuid, reason text) IS 'Staff: one customer''s profile, sessions, remembered devices, kinds of second factor, KYC history and recent security events
+(never a hash, code, token or secret); audited with the reason given. Raises STAFF_REASON_REQUIRED, USER_NOT_FOUND, FORBIDDEN.
+Definer: reads another person''s account and writes the audit event.';
+
+
+--
 -- Name: disable_mfa_method(uuid, character varying); Type: FUNCTION; Schema: api; Owner: -
 --
 
@@ -615,8 +725,9 @@ begin
   -- four-eyes account recovery (two approvers, a waiting period, notices).
   if disable_mfa_method.user_id is distinct from coalesce(app.current_user_id(),
        nullif(pg_catalog.current_setting('dwaybank.actor_id', true), '')::uuid) then
-    raise exception 'You may only remove your own second factors.' using errcode = 'PT403', detail = 'ACCOUNT_RECOVERY_REQUIRED',
-      hint = 'A customer who lost every factor asks for account recovery (POST /auth/recovery); two staff members approve it.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"ACCOUNT_RECOVERY_REQUIRED","message":"You may only remove your own second factors.","hint":"A customer who lost every factor asks for account recovery (POST /auth/recovery); two staff members approve it."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   perform app_private.assert_recent_auth(true, pg_catalog.now());
   return app_private.disable_mfa_method(disable_mfa_method.user_id, disable_mfa_method.method, pg_catalog.now());
@@ -644,7 +755,9 @@ declare
   v_user uuid := app.current_user_id();
 begin
   if v_user is null then
-    raise exception 'Sign in first.' using errcode = 'PT401', detail = 'UNAUTHENTICATED', hint = 'Send an access token.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"UNAUTHENTICATED","message":"Sign in first.","hint":"Send an access token."}',
+      detail = '{"status":401,"headers":{"WWW-Authenticate":"Bearer"}}';
   end if;
   perform audit.log_event('gdpr.exported', v_user, jsonb_build_object('by', 'self'));
   return app_private.export_user_data(v_user);
@@ -670,11 +783,14 @@ CREATE FUNCTION api.export_user_data(user_id uuid) RETURNS jsonb
     AS $$
 begin
   if app.caller_role() not in ('compliance_officer', 'admin') then
-    raise exception 'Only staff may export another user''s data.' using errcode = 'PT403', detail = 'FORBIDDEN',
-      hint = 'Use /rpc/export_my_data for your own data.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"Only staff may export another user''s data.","hint":"Use /rpc/export_my_data for your own data."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   if not exists (select from app.users u where u.id = export_user_data.user_id) then
-    raise exception 'No account has this id.' using errcode = 'PT404', detail = 'USER_NOT_FOUND', hint = 'Check the user id.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"USER_NOT_FOUND","message":"No account has this id.","hint":"Check the user id."}',
+      detail = '{"status":404,"headers":{}}';
   end if;
   perform audit.log_event('gdpr.exported', user_id, jsonb_build_object('by', app.current_user_id(), 'role', app.caller_role()), 'warning');
   return app_private.export_user_data(user_id);
@@ -691,6 +807,49 @@ Definer: reads every table about the user; the function checks the caller is sta
 
 
 --
+-- Name: find_customer(text, text); Type: FUNCTION; Schema: api; Owner: -
+--
+
+CREATE FUNCTION api.find_customer(query text, reason text) RETURNS TABLE(id uuid, email text, phone text, first_name text, last_name text, role text, status text, created_at timestamp with time zone, last_login_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+  v_query text := btrim(coalesce(find_customer.query, ''));
+  v_by text;
+  v_found uuid[];
+begin
+  perform app_private.assert_backoffice_staff(find_customer.reason);
+  v_by := case when v_query ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then 'id'
+               when v_query ~ '^[^@[:space:]]+@[^@[:space:]]+$' then 'email'
+               when v_query ~ '^\+[1-9][0-9]{6,14}$' then 'phone' end;
+  if v_by is null then
+    raise sqlstate 'PGRST' using
+      message = '{"code":"CUSTOMER_QUERY_INVALID","message":"Search by a whole e-mail address, a phone number or an account id.","hint":"For example ada@example.com, +4915112345678 or the account''s UUID."}',
+      detail = '{"status":400,"headers":{}}';
+  end if;
+  select array_agg(u.id order by u.created_at) into v_found from app.users u
+   where case v_by when 'id' then u.id = v_query::uuid
+                   when 'email' then u.email operator(extensions.=) v_query::extensions.citext
+                   else u.phone = v_query end;
+  -- One event per lookup, found or not: who searched, how, why, and whom it found (never the search text itself).
+  perform audit.log_event('staff.customer_lookup', case when cardinality(v_found) = 1 then v_found[1] end,
+    jsonb_build_object('by', v_by, 'reason', btrim(find_customer.reason), 'found', coalesce(v_found, '{}')), 'info');
+  return query select u.id, u.email::text, u.phone, u.first_name, u.last_name, u.role, u.status, u.created_at, u.last_login_at
+                 from app.users u where u.id = any (coalesce(v_found, '{}')) order by u.created_at;
+end
+$_$;
+
+
+--
+-- Name: FUNCTION find_customer(query text, reason text); Type: COMMENT; Schema: api; Owner: -
+--
+
+COMMENT ON FUNCTION api.find_customer(query text, reason text) IS 'Staff: finds accounts by a whole e-mail address, phone number or id; every lookup is audited with the reason given.
+Raises STAFF_REASON_REQUIRED, CUSTOMER_QUERY_INVALID, FORBIDDEN. Definer: reads any account and writes the audit event.';
+
+
+--
 -- Name: get_user_latest_kyc(uuid); Type: FUNCTION; Schema: api; Owner: -
 --
 
@@ -704,8 +863,9 @@ declare
   v_until timestamptz;
 begin
   if not v_staff and v_user is distinct from app.current_user_id() then
-    raise exception 'You may only see your own verification.' using errcode = 'PT403', detail = 'FORBIDDEN',
-      hint = 'Call it without user_id for your own status.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"You may only see your own verification.","hint":"Call it without user_id for your own status."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   select r.expires_at into v_until from app.kyc_records r
    where r.user_id = v_user and r.status = 'approved' and r.expires_at > pg_catalog.now();
@@ -740,8 +900,9 @@ declare
   v_user uuid := coalesce(get_user_mfa_methods.user_id, app.current_user_id());
 begin
   if app.caller_role() not in ('compliance_officer', 'admin') and v_user is distinct from app.current_user_id() then
-    raise exception 'You may only list your own second factors.' using errcode = 'PT403', detail = 'FORBIDDEN',
-      hint = 'Staff (compliance officers, admins) may list other users'' factors.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"You may only list your own second factors.","hint":"Staff (compliance officers, admins) may list other users'' factors."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   return query
     select c.id, c.method, c.status, c.label, c.device_fingerprint, c.created_at, c.confirmed_at, c.last_used_at,
@@ -778,16 +939,20 @@ declare
 begin
   perform app_private.assert_kyc_writable();
   if v_user is null then
-    raise exception 'Sign in to start a verification.' using errcode = 'PT401', detail = 'INVALID_TOKEN', hint = 'Send an access token.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"INVALID_TOKEN","message":"Sign in to start a verification.","hint":"Send an access token."}',
+      detail = '{"status":401,"headers":{"WWW-Authenticate":"Bearer error=\"invalid_token\""}}';
   end if;
   perform app_private.kyc_precondition(v_user);
   if level is null or level not in ('basic', 'standard', 'enhanced') then
-    raise exception 'The verification level is not known.' using errcode = 'PT400', detail = 'KYC_INVALID_DATA',
-      hint = 'Choose basic, standard or enhanced.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_INVALID_DATA","message":"The verification level is not known.","hint":"Choose basic, standard or enhanced."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   if date_of_birth is null or date_of_birth > (v_now - interval '18 years')::date then
-    raise exception 'Only adults can be verified.' using errcode = 'PT400', detail = 'KYC_INVALID_DATA',
-      hint = 'Give the date of birth as YYYY-MM-DD; you must be at least 18.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_INVALID_DATA","message":"Only adults can be verified.","hint":"Give the date of birth as YYYY-MM-DD; you must be at least 18."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   begin
     insert into app.kyc_records as r (user_id, level, legal_first_name, legal_last_name, date_of_birth, nationality,
@@ -799,11 +964,13 @@ begin
     returning r.* into v_rec;
   exception
     when unique_violation then
-      raise exception 'A verification is already in progress.' using errcode = 'PT409', detail = 'KYC_IN_PROGRESS',
-        hint = 'Finish the verification in progress (see get_user_latest_kyc) before starting another.';
+      raise sqlstate 'PGRST' using
+        message = '{"code":"KYC_IN_PROGRESS","message":"A verification is already in progress.","hint":"Finish the verification in progress (see get_user_latest_kyc) before starting another."}',
+        detail = '{"status":409,"headers":{}}';
     when check_violation or foreign_key_violation or not_null_violation then
-      raise exception 'Some identity data is missing or not valid.' using errcode = 'PT400', detail = 'KYC_INVALID_DATA',
-        hint = 'Names 1-100 characters without digits, countries ISO 3166-1 alpha-2 (DE), postal code 2-12 letters or digits, document number 4-30 letters, digits or dashes.';
+      raise sqlstate 'PGRST' using
+        message = '{"code":"KYC_INVALID_DATA","message":"Some identity data is missing or not valid.","hint":"Names 1-100 characters without digits, countries ISO 3166-1 alpha-2 (DE), postal code 2-12 letters or digits, document number 4-30 letters, digits or dashes."}',
+        detail = '{"status":400,"headers":{}}';
   end;
   perform audit.log_event('kyc.initiated', v_user, jsonb_build_object('kyc_id', v_rec.id, 'level', v_rec.level));
   perform app_private.screen_kyc_record(v_rec.id, array['sanctions', 'pep'], v_now);
@@ -842,6 +1009,473 @@ Definer: reads lockout columns that only staff may select; callers are limited b
 
 
 --
+-- Name: kyc_case(uuid); Type: FUNCTION; Schema: api; Owner: -
+--
+
+CREATE FUNCTION api.kyc_case(kyc_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_rec app.kyc_records;
+  v_me uuid := app.current_user_id();
+begin
+  if app.caller_role() <> 'compliance_officer' then
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"Only compliance officers open KYC cases.","hint":"Ask a compliance officer."}',
+      detail = '{"status":403,"headers":{}}';
+  end if;
+  select * into v_rec from app.kyc_records r where r.id = kyc_case.kyc_id;
+  if not found then
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_NOT_FOUND","message":"No verification has this id.","hint":"Pick a case from the review queue."}',
+      detail = '{"status":404,"headers":{}}';
+  end if;
+  return jsonb_build_object(
+    'record', to_jsonb(v_rec) - 'first_approver_id' - 'reviewer_id',
+    'customer', (select jsonb_build_object('id', u.id, 'email', u.email, 'status', u.status) from app.users u where u.id = v_rec.user_id),
+    'own_case', v_rec.user_id = v_me,
+    'first_approval', case when v_rec.first_approver_id is not null then jsonb_build_object(
+        'by_me', v_rec.first_approver_id = v_me, 'at', v_rec.first_approved_at,
+        'by', (select u.email from app.users u where u.id = v_rec.first_approver_id)) end,
+    'reviewer', (select u.email from app.users u where u.id = v_rec.reviewer_id),
+    'documents', coalesce((select jsonb_agg(jsonb_build_object('id', d.id, 'document_type', d.document_type,
+        'issuing_country', d.issuing_country, 'document_number', d.document_number, 'expires_on', d.expires_on, 'status', d.status,
+        'quality_score', d.quality_score, 'quality_notes', d.quality_notes, 'reviewed_at', d.reviewed_at, 'mime_type', d.mime_type,
+        'size_bytes', d.size_bytes, 'created_at', d.created_at) order by d.created_at)
+      from app.kyc_documents d where d.kyc_record_id = v_rec.id), '[]'),
+    -- Each candidate match beside the watchlist entry it matched.
+    'checks', coalesce((select jsonb_agg(jsonb_build_object('id', c.id, 'check_type', c.check_type, 'status', c.status,
+        'list_version', c.list_version, 'top_score', c.top_score, 'resolved_at', c.resolved_at, 'resolution_note', c.resolution_note,
+        'resolved_by', (select u.email from app.users u where u.id = c.resolved_by),
+        'matches', coalesce((select jsonb_agg(m.match || jsonb_build_object('birth_date', e.birth_date, 'countries', e.countries,
+                                                                            'program', e.program, 'aliases', e.aliases) order by m.ord)
+                               from jsonb_array_elements(c.matches) with ordinality m(match, ord)
+                               left join app.watchlist_entries e on e.id = (m.match ->> 'entry_id')::bigint), '[]'))
+        order by c.check_type)
+      from app.kyc_compliance_checks c where c.kyc_record_id = v_rec.id), '[]'),
+    'history', coalesce((select jsonb_agg(jsonb_build_object('occurred_at', a.occurred_at, 'event_type', a.event_type,
+        'severity', a.severity, 'operation', a.operation, 'table', a.table_name, 'changed_columns', a.changed_columns,
+        'actor', (select u.email from app.users u where u.id = a.actor_id), 'actor_role', a.actor_role) order by a.id)
+      from (select * from audit.audit_log a where a.subject_user_id = v_rec.user_id
+              and (a.row_id = v_rec.id::text or a.details ->> 'kyc_id' = v_rec.id::text
+                   or a.row_id in (select d.id::text from app.kyc_documents d where d.kyc_record_id = v_rec.id)
+                   or a.row_id in (select c.id::text from app.kyc_compliance_checks c where c.kyc_record_id = v_rec.id))
+            order by a.id desc limit 200) a), '[]'));
+end
+$$;
+
+
+--
+-- Name: FUNCTION kyc_case(kyc_id uuid); Type: COMMENT; Schema: api; Owner: -
+--
+
+COMMENT ON FUNCTION api.kyc_case(kyc_id uuid) IS 'Compliance officers: one verification as a case: the submitted data, risk score and its reasons, documents, screening matches
+beside their watchlist entries, who approved first (four eyes) and the case''s audit history. Raises KYC_NOT_FOUND, FORBIDDEN.
+Definer: joins the watchlist entries and the audit trail, which officers cannot read directly.';
+
+
+--
+-- Name: kyc_compliance_checks; Type: TABLE; Schema: app; Owner: -
+--
+
+CREATE TABLE app.kyc_compliance_checks (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    kyc_record_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    check_type text NOT NULL,
+    provider text DEFAULT 'internal'::text NOT NULL,
+    list_version text,
+    matches jsonb DEFAULT '[]'::jsonb NOT NULL,
+    top_score integer,
+    status text NOT NULL,
+    resolved_by uuid,
+    resolved_at timestamp with time zone,
+    resolution_note text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT kyc_compliance_checks_check_type_chk CHECK ((check_type = ANY (ARRAY['sanctions'::text, 'pep'::text, 'adverse_media'::text, 'document_authenticity'::text]))),
+    CONSTRAINT kyc_compliance_checks_list_version_chk CHECK ((length(list_version) <= 1000)),
+    CONSTRAINT kyc_compliance_checks_matches_chk CHECK ((jsonb_typeof(matches) = 'array'::text)),
+    CONSTRAINT kyc_compliance_checks_not_own_chk CHECK ((resolved_by IS DISTINCT FROM user_id)),
+    CONSTRAINT kyc_compliance_checks_provider_chk CHECK (((length(provider) >= 1) AND (length(provider) <= 100))),
+    CONSTRAINT kyc_compliance_checks_resolution_note_chk CHECK (((length(resolution_note) >= 3) AND (length(resolution_note) <= 1000))),
+    CONSTRAINT kyc_compliance_checks_resolved_chk CHECK (((status = ANY (ARRAY['confirmed_match'::text, 'false_positive'::text])) = ((resolved_by IS NOT NULL) AND (resolved_at IS NOT NULL) AND (resolution_note IS NOT NULL)))),
+    CONSTRAINT kyc_compliance_checks_status_chk CHECK ((status = ANY (ARRAY['clear'::text, 'potential_match'::text, 'confirmed_match'::text, 'false_positive'::text]))),
+    CONSTRAINT kyc_compliance_checks_top_score_chk CHECK (((top_score >= 0) AND (top_score <= 100)))
+);
+
+ALTER TABLE ONLY app.kyc_compliance_checks FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: TABLE kyc_compliance_checks; Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON TABLE app.kyc_compliance_checks IS 'One screening result per row: the list version, the candidate matches with their scores, and its resolution by an officer.';
+
+
+--
+-- Name: kyc_documents; Type: TABLE; Schema: app; Owner: -
+--
+
+CREATE TABLE app.kyc_documents (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    kyc_record_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    document_type text NOT NULL,
+    issuing_country text,
+    document_number text,
+    expires_on date,
+    status text DEFAULT 'uploaded'::text NOT NULL,
+    quality_score integer,
+    quality_notes text,
+    reviewed_by uuid,
+    reviewed_at timestamp with time zone,
+    mime_type text NOT NULL,
+    size_bytes integer NOT NULL,
+    sha256 bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT kyc_documents_document_number_chk CHECK ((document_number ~ '^[A-Z0-9][A-Z0-9-]{3,29}$'::text)),
+    CONSTRAINT kyc_documents_document_type_chk CHECK ((document_type = ANY (ARRAY['passport'::text, 'id_card'::text, 'driving_licence'::text, 'proof_of_address'::text, 'selfie'::text]))),
+    CONSTRAINT kyc_documents_identity_chk CHECK (((document_type <> ALL (ARRAY['passport'::text, 'id_card'::text, 'driving_licence'::text])) OR ((issuing_country IS NOT NULL) AND (document_number IS NOT NULL) AND (expires_on IS NOT NULL)))),
+    CONSTRAINT kyc_documents_mime_type_chk CHECK ((mime_type = ANY (ARRAY['application/pdf'::text, 'image/jpeg'::text, 'image/png'::text]))),
+    CONSTRAINT kyc_documents_not_own_reviewer_chk CHECK ((reviewed_by IS DISTINCT FROM user_id)),
+    CONSTRAINT kyc_documents_quality_notes_chk CHECK ((length(quality_notes) <= 1000)),
+    CONSTRAINT kyc_documents_quality_score_chk CHECK (((quality_score >= 0) AND (quality_score <= 100))),
+    CONSTRAINT kyc_documents_sha256_chk CHECK ((length(sha256) = 32)),
+    CONSTRAINT kyc_documents_size_bytes_chk CHECK (((size_bytes >= 1) AND (size_bytes <= 52428800))),
+    CONSTRAINT kyc_documents_status_chk CHECK ((status = ANY (ARRAY['uploaded'::text, 'accepted'::text, 'rejected'::text, 'integrity_failed'::text])))
+);
+
+ALTER TABLE ONLY app.kyc_documents FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: TABLE kyc_documents; Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON TABLE app.kyc_documents IS 'Metadata of an uploaded document. The file is AES-256-GCM-encrypted by the gateway in its store; its location is in app_private.kyc_document_objects.';
+
+
+--
+-- Name: COLUMN kyc_documents.mime_type; Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON COLUMN app.kyc_documents.mime_type IS 'From the file''s magic bytes (PDF, JPEG, PNG), never from its name.';
+
+
+--
+-- Name: COLUMN kyc_documents.sha256; Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON COLUMN app.kyc_documents.sha256 IS 'SHA-256 of the file as uploaded; the gateway verifies it on every read.';
+
+
+--
+-- Name: kyc_records; Type: TABLE; Schema: app; Owner: -
+--
+
+CREATE TABLE app.kyc_records (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    level text NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    legal_first_name text NOT NULL,
+    legal_last_name text NOT NULL,
+    date_of_birth date NOT NULL,
+    nationality text NOT NULL,
+    address_line1 text NOT NULL,
+    address_line2 text,
+    city text NOT NULL,
+    postal_code text NOT NULL,
+    residence_country text NOT NULL,
+    id_document_type text NOT NULL,
+    id_document_number text NOT NULL,
+    risk_score integer,
+    risk_level text,
+    risk_factors jsonb DEFAULT '[]'::jsonb NOT NULL,
+    risk_assessed_at timestamp with time zone,
+    first_approver_id uuid,
+    first_approved_at timestamp with time zone,
+    reviewer_id uuid,
+    automated_decision boolean DEFAULT false NOT NULL,
+    decision_reason text,
+    decided_at timestamp with time zone,
+    expires_at timestamp with time zone,
+    renewal_of uuid,
+    renewal_requested_at timestamp with time zone,
+    submitted_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT kyc_records_address_line1_chk CHECK ((((length(address_line1) >= 1) AND (length(address_line1) <= 200)) AND (address_line1 !~ '[[:cntrl:]]'::text))),
+    CONSTRAINT kyc_records_address_line2_chk CHECK ((((length(address_line2) >= 1) AND (length(address_line2) <= 200)) AND (address_line2 !~ '[[:cntrl:]]'::text))),
+    CONSTRAINT kyc_records_approved_chk CHECK (((status <> 'approved'::text) OR ((decided_at IS NOT NULL) AND (expires_at > decided_at) AND (risk_level IS NOT NULL) AND ((reviewer_id IS NOT NULL) OR automated_decision)))),
+    CONSTRAINT kyc_records_city_chk CHECK ((((length(city) >= 1) AND (length(city) <= 100)) AND (city !~ '[[:cntrl:]]'::text))),
+    CONSTRAINT kyc_records_date_of_birth_chk CHECK (((date_of_birth >= '1900-01-01'::date) AND (date_of_birth <= '2100-01-01'::date))),
+    CONSTRAINT kyc_records_decided_chk CHECK (((status <> ALL (ARRAY['approved'::text, 'rejected'::text, 'requires_resubmission'::text])) OR (decided_at IS NOT NULL))),
+    CONSTRAINT kyc_records_decision_reason_chk CHECK (((length(decision_reason) >= 1) AND (length(decision_reason) <= 1000))),
+    CONSTRAINT kyc_records_first_approval_chk CHECK (((first_approver_id IS NULL) = (first_approved_at IS NULL))),
+    CONSTRAINT kyc_records_four_eyes_chk CHECK (((first_approver_id IS NULL) OR (reviewer_id IS DISTINCT FROM first_approver_id))),
+    CONSTRAINT kyc_records_id_document_number_chk CHECK ((id_document_number ~ '^[A-Z0-9][A-Z0-9-]{3,29}$'::text)),
+    CONSTRAINT kyc_records_id_document_type_chk CHECK ((id_document_type = ANY (ARRAY['passport'::text, 'id_card'::text, 'driving_licence'::text]))),
+    CONSTRAINT kyc_records_legal_first_name_chk CHECK ((((length(legal_first_name) >= 1) AND (length(legal_first_name) <= 100)) AND (legal_first_name !~ '[[:cntrl:][:digit:]@<>{}]'::text))),
+    CONSTRAINT kyc_records_legal_last_name_chk CHECK ((((length(legal_last_name) >= 1) AND (length(legal_last_name) <= 100)) AND (legal_last_name !~ '[[:cntrl:][:digit:]@<>{}]'::text))),
+    CONSTRAINT kyc_records_level_chk CHECK ((level = ANY (ARRAY['basic'::text, 'standard'::text, 'enhanced'::text]))),
+    CONSTRAINT kyc_records_not_own_reviewer_chk CHECK (((reviewer_id IS DISTINCT FROM user_id) AND (first_approver_id IS DISTINCT FROM user_id))),
+    CONSTRAINT kyc_records_postal_code_chk CHECK ((postal_code ~ '^[A-Za-z0-9][A-Za-z0-9 -]{0,10}[A-Za-z0-9]$'::text)),
+    CONSTRAINT kyc_records_risk_level_chk CHECK ((risk_level = ANY (ARRAY['low'::text, 'medium'::text, 'high'::text, 'critical'::text]))),
+    CONSTRAINT kyc_records_risk_score_chk CHECK (((risk_score >= 0) AND (risk_score <= 100))),
+    CONSTRAINT kyc_records_status_chk CHECK ((status = ANY (ARRAY['pending'::text, 'in_review'::text, 'approved'::text, 'rejected'::text, 'requires_resubmission'::text, 'expired'::text])))
+);
+
+ALTER TABLE ONLY app.kyc_records FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: TABLE kyc_records; Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON TABLE app.kyc_records IS 'One identity verification per row. Status changes follow app.tg_kyc_records__transition; a customer has at most one in progress and one approved.';
+
+
+--
+-- Name: COLUMN kyc_records.risk_factors; Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON COLUMN app.kyc_records.risk_factors IS 'The factors behind risk_score: [{factor, points, ...}], see app.kyc_risk.';
+
+
+--
+-- Name: COLUMN kyc_records.first_approver_id; Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON COLUMN app.kyc_records.first_approver_id IS 'High/critical risk: the first officer''s approval, awaiting a second, different officer.';
+
+
+--
+-- Name: kyc_review_queue; Type: VIEW; Schema: api; Owner: -
+--
+
+CREATE VIEW api.kyc_review_queue WITH (security_invoker='true') AS
+ SELECT r.id,
+    r.user_id,
+    r.level,
+    r.status,
+    r.risk_score,
+    r.risk_level,
+    r.risk_factors,
+    r.legal_first_name,
+    r.legal_last_name,
+    r.date_of_birth,
+    r.nationality,
+    r.residence_country,
+    ( SELECT count(*) AS count
+           FROM app.kyc_compliance_checks c
+          WHERE ((c.kyc_record_id = r.id) AND (c.status = 'potential_match'::text))) AS open_checks,
+    ( SELECT count(*) AS count
+           FROM app.kyc_documents d
+          WHERE (d.kyc_record_id = r.id)) AS documents,
+    r.first_approver_id,
+    (r.first_approver_id IS NOT NULL) AS awaiting_second_approval,
+    COALESCE(r.submitted_at, r.created_at) AS waiting_since
+   FROM ( SELECT w.id,
+            w.user_id,
+            w.level,
+            w.status,
+            w.legal_first_name,
+            w.legal_last_name,
+            w.date_of_birth,
+            w.nationality,
+            w.address_line1,
+            w.address_line2,
+            w.city,
+            w.postal_code,
+            w.residence_country,
+            w.id_document_type,
+            w.id_document_number,
+            w.risk_score,
+            w.risk_level,
+            w.risk_factors,
+            w.risk_assessed_at,
+            w.first_approver_id,
+            w.first_approved_at,
+            w.reviewer_id,
+            w.automated_decision,
+            w.decision_reason,
+            w.decided_at,
+            w.expires_at,
+            w.renewal_of,
+            w.renewal_requested_at,
+            w.submitted_at,
+            w.created_at,
+            w.updated_at
+           FROM app.kyc_records w
+          WHERE (w.status = ANY (ARRAY['pending'::text, 'in_review'::text]))
+        UNION ALL
+         SELECT m.id,
+            m.user_id,
+            m.level,
+            m.status,
+            m.legal_first_name,
+            m.legal_last_name,
+            m.date_of_birth,
+            m.nationality,
+            m.address_line1,
+            m.address_line2,
+            m.city,
+            m.postal_code,
+            m.residence_country,
+            m.id_document_type,
+            m.id_document_number,
+            m.risk_score,
+            m.risk_level,
+            m.risk_factors,
+            m.risk_assessed_at,
+            m.first_approver_id,
+            m.first_approved_at,
+            m.reviewer_id,
+            m.automated_decision,
+            m.decision_reason,
+            m.decided_at,
+            m.expires_at,
+            m.renewal_of,
+            m.renewal_requested_at,
+            m.submitted_at,
+            m.created_at,
+            m.updated_at
+           FROM app.kyc_records m
+          WHERE ((m.status = 'approved'::text) AND (m.id IN ( SELECT c.kyc_record_id
+                   FROM app.kyc_compliance_checks c
+                  WHERE (c.status = 'potential_match'::text))))) r
+  ORDER BY r.risk_score DESC, COALESCE(r.submitted_at, r.created_at);
+
+
+--
+-- Name: VIEW kyc_review_queue; Type: COMMENT; Schema: api; Owner: -
+--
+
+COMMENT ON VIEW api.kyc_review_queue IS 'Compliance officers: verifications waiting for review (and approved ones with a new potential match), highest risk first, then oldest.
+Identity and risk only; addresses, document numbers and files stay out of the queue.';
+
+
+--
+-- Name: kyc_queue(text, text, text, text, boolean, integer, timestamp with time zone, uuid, integer); Type: FUNCTION; Schema: api; Owner: -
+--
+
+CREATE FUNCTION api.kyc_queue(status text DEFAULT NULL::text, risk_level text DEFAULT NULL::text, level text DEFAULT NULL::text, country text DEFAULT NULL::text, awaiting_second_approval boolean DEFAULT NULL::boolean, after_risk_score integer DEFAULT NULL::integer, after_waiting_since timestamp with time zone DEFAULT NULL::timestamp with time zone, after_id uuid DEFAULT NULL::uuid, page_size integer DEFAULT 50) RETURNS SETOF api.kyc_review_queue
+    LANGUAGE sql STABLE
+    BEGIN ATOMIC
+ SELECT r.id,
+     r.user_id,
+     r.level,
+     r.status,
+     r.risk_score,
+     r.risk_level,
+     r.risk_factors,
+     r.legal_first_name,
+     r.legal_last_name,
+     r.date_of_birth,
+     r.nationality,
+     r.residence_country,
+     ( SELECT count(*) AS count
+            FROM app.kyc_compliance_checks c
+           WHERE ((c.kyc_record_id = r.id) AND (c.status = 'potential_match'::text))) AS count,
+     ( SELECT count(*) AS count
+            FROM app.kyc_documents d
+           WHERE (d.kyc_record_id = r.id)) AS count,
+     r.first_approver_id,
+     ((r.first_approver_id IS NOT NULL) AND (r.status = ANY (ARRAY['pending'::text, 'in_review'::text]))),
+     COALESCE(r.submitted_at, r.created_at) AS "coalesce"
+    FROM (( SELECT w.id,
+             w.user_id,
+             w.level,
+             w.status,
+             w.legal_first_name,
+             w.legal_last_name,
+             w.date_of_birth,
+             w.nationality,
+             w.address_line1,
+             w.address_line2,
+             w.city,
+             w.postal_code,
+             w.residence_country,
+             w.id_document_type,
+             w.id_document_number,
+             w.risk_score,
+             w.risk_level,
+             w.risk_factors,
+             w.risk_assessed_at,
+             w.first_approver_id,
+             w.first_approved_at,
+             w.reviewer_id,
+             w.automated_decision,
+             w.decision_reason,
+             w.decided_at,
+             w.expires_at,
+             w.renewal_of,
+             w.renewal_requested_at,
+             w.submitted_at,
+             w.created_at,
+             w.updated_at
+            FROM app.kyc_records w
+           WHERE ((w.status = ANY (ARRAY['pending'::text, 'in_review'::text])) AND ((kyc_queue.status IS NULL) OR (w.status = kyc_queue.status)) AND ((kyc_queue.risk_level IS NULL) OR (w.risk_level = kyc_queue.risk_level)) AND ((kyc_queue.level IS NULL) OR (w.level = kyc_queue.level)) AND ((kyc_queue.country IS NULL) OR (w.nationality = upper(kyc_queue.country)) OR (w.residence_country = upper(kyc_queue.country))) AND ((kyc_queue.awaiting_second_approval IS NULL) OR ((w.first_approver_id IS NOT NULL) = kyc_queue.awaiting_second_approval)) AND ((kyc_queue.after_id IS NULL) OR (ROW((- COALESCE(w.risk_score, '-1'::integer)), COALESCE(w.submitted_at, w.created_at), w.id) > ROW((- COALESCE(kyc_queue.after_risk_score, '-1'::integer)), kyc_queue.after_waiting_since, kyc_queue.after_id))))
+           ORDER BY (- COALESCE(w.risk_score, '-1'::integer)), COALESCE(w.submitted_at, w.created_at), w.id
+          LIMIT LEAST(GREATEST(COALESCE(kyc_queue.page_size, 50), 1), 200))
+         UNION ALL
+         ( SELECT m.id,
+             m.user_id,
+             m.level,
+             m.status,
+             m.legal_first_name,
+             m.legal_last_name,
+             m.date_of_birth,
+             m.nationality,
+             m.address_line1,
+             m.address_line2,
+             m.city,
+             m.postal_code,
+             m.residence_country,
+             m.id_document_type,
+             m.id_document_number,
+             m.risk_score,
+             m.risk_level,
+             m.risk_factors,
+             m.risk_assessed_at,
+             m.first_approver_id,
+             m.first_approved_at,
+             m.reviewer_id,
+             m.automated_decision,
+             m.decision_reason,
+             m.decided_at,
+             m.expires_at,
+             m.renewal_of,
+             m.renewal_requested_at,
+             m.submitted_at,
+             m.created_at,
+             m.updated_at
+            FROM app.kyc_records m
+           WHERE ((m.status = 'approved'::text) AND (m.id IN ( SELECT c.kyc_record_id
+                    FROM app.kyc_compliance_checks c
+                   WHERE (c.status = 'potential_match'::text))) AND ((kyc_queue.status IS NULL) OR (m.status = kyc_queue.status)) AND ((kyc_queue.risk_level IS NULL) OR (m.risk_level = kyc_queue.risk_level)) AND ((kyc_queue.level IS NULL) OR (m.level = kyc_queue.level)) AND ((kyc_queue.country IS NULL) OR (m.nationality = upper(kyc_queue.country)) OR (m.residence_country = upper(kyc_queue.country))) AND ((kyc_queue.awaiting_second_approval IS NULL) OR (NOT kyc_queue.awaiting_second_approval)) AND ((kyc_queue.after_id IS NULL) OR (ROW((- COALESCE(m.risk_score, '-1'::integer)), COALESCE(m.submitted_at, m.created_at), m.id) > ROW((- COALESCE(kyc_queue.after_risk_score, '-1'::integer)), kyc_queue.after_waiting_since, kyc_queue.after_id))))
+           ORDER BY (- COALESCE(m.risk_score, '-1'::integer)), COALESCE(m.submitted_at, m.created_at), m.id
+          LIMIT LEAST(GREATEST(COALESCE(kyc_queue.page_size, 50), 1), 200))) r
+   ORDER BY (- COALESCE(r.risk_score, '-1'::integer)), COALESCE(r.submitted_at, r.created_at), r.id
+  LIMIT LEAST(GREATEST(COALESCE(kyc_queue.page_size, 50), 1), 200);
+END;
+
+
+--
+-- Name: FUNCTION kyc_queue(status text, risk_level text, level text, country text, awaiting_second_approval boolean, after_risk_score integer, after_waiting_since timestamp with time zone, after_id uuid, page_size integer); Type: COMMENT; Schema: api; Owner: -
+--
+
+COMMENT ON FUNCTION api.kyc_queue(status text, risk_level text, level text, country text, awaiting_second_approval boolean, after_risk_score integer, after_waiting_since timestamp with time zone, after_id uuid, page_size integer) IS 'Compliance officers: one page of the review queue (highest risk first, then longest waiting), filtered by status, risk, level,
+country (nationality or residence) and four eyes. The next page: after_risk_score, after_waiting_since and after_id of the last row.
+Invoker (inlined): the caller''s own rights on the queue.';
+
+
+--
 -- Name: legal_holds(); Type: FUNCTION; Schema: api; Owner: -
 --
 
@@ -851,7 +1485,9 @@ CREATE FUNCTION api.legal_holds() RETURNS TABLE(id bigint, subject_user_id uuid,
     AS $$
 begin
   if app.caller_role() not in ('compliance_officer', 'admin') then
-    raise exception 'Only staff may list legal holds.' using errcode = 'PT403', detail = 'FORBIDDEN', hint = 'Ask a compliance officer.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"Only staff may list legal holds.","hint":"Ask a compliance officer."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   return query select h.id, h.subject_user_id, lower(h.period), upper(h.period), h.reason, h.placed_by, h.placed_at, h.released_at
                from audit.legal_holds h order by h.placed_at desc;
@@ -878,7 +1514,9 @@ declare
   v_cron jsonb := '{}'::jsonb;
 begin
   if app.caller_role() <> 'admin' then
-    raise exception 'Only admins may list maintenance jobs.' using errcode = 'PT403', detail = 'FORBIDDEN', hint = 'Ask an admin.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"Only admins may list maintenance jobs.","hint":"Ask an admin."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   -- pg_cron's own tables exist only where the extension is installed.
   if exists (select from pg_catalog.pg_extension e where e.extname = 'pg_cron') then
@@ -919,7 +1557,9 @@ CREATE FUNCTION api.maintenance_runs(job_name text DEFAULT NULL::text, max_rows 
     AS $$
 begin
   if app.caller_role() <> 'admin' then
-    raise exception 'Only admins may list maintenance runs.' using errcode = 'PT403', detail = 'FORBIDDEN', hint = 'Ask an admin.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"Only admins may list maintenance runs.","hint":"Ask an admin."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   return query select r.id, r.job, r.run_by, r.started_at, r.finished_at, r.status, r.result, r.error
     from audit.job_runs r where maintenance_runs.job_name is null or r.job = maintenance_runs.job_name
@@ -1045,12 +1685,14 @@ declare
   v_id bigint;
 begin
   if app.caller_role() not in ('compliance_officer', 'admin') then
-    raise exception 'Only staff may place a legal hold.' using errcode = 'PT403', detail = 'FORBIDDEN',
-      hint = 'Ask a compliance officer.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"Only staff may place a legal hold.","hint":"Ask a compliance officer."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   if reason is null or length(reason) not between 3 and 500 then
-    raise exception 'A legal hold needs a reason.' using errcode = 'PT400', detail = 'INVALID_REASON',
-      hint = 'Give the case or order reference (3 to 500 characters).';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"INVALID_REASON","message":"A legal hold needs a reason.","hint":"Give the case or order reference (3 to 500 characters)."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   insert into audit.legal_holds (subject_user_id, period, reason, placed_by)
   values (subject_user_id, tstzrange(from_at, to_at, '[)'), reason, app.current_user_id())
@@ -1070,6 +1712,73 @@ Definer: writes audit.legal_holds, which no API role may touch; the function che
 
 
 --
+-- Name: set_customer_status(uuid, text, text, text); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.set_customer_status(user_id uuid, reason text, from_status text, to_status text) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_user app.users;
+begin
+  perform app_private.assert_backoffice_staff(reason);
+  select * into v_user from app.users u where u.id = set_customer_status.user_id for update;
+  if not found then
+    raise sqlstate 'PGRST' using
+      message = '{"code":"USER_NOT_FOUND","message":"No account has this id.","hint":"Find the customer by e-mail or phone first."}',
+      detail = '{"status":404,"headers":{}}';
+  end if;
+  if v_user.role <> 'customer' then
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"Staff accounts are not suspended here.","hint":"Change a staff member''s role with npm run user:role."}',
+      detail = '{"status":403,"headers":{}}';
+  end if;
+  if v_user.status <> from_status then
+    raise sqlstate 'PGRST' using
+      message = json_build_object('code', 'ACCOUNT_STATUS_CONFLICT', 'message', format('The account is %s.', v_user.status),
+                                  'hint', format('Only an account that is %s can be made %s.', from_status, to_status))::text,
+      detail = '{"status":409,"headers":{}}';
+  end if;
+  update app.users u set status = to_status where u.id = v_user.id;
+  if to_status = 'suspended' then
+    perform app_private.revoke_sessions(v_user.id, 'suspended', null, pg_catalog.now());
+  end if;
+  perform audit.log_event(case to_status when 'suspended' then 'account.suspended' else 'account.reinstated' end, v_user.id,
+    jsonb_build_object('reason', btrim(reason)), 'warning');
+  return to_status;
+end
+$$;
+
+
+--
+-- Name: FUNCTION set_customer_status(user_id uuid, reason text, from_status text, to_status text); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.set_customer_status(user_id uuid, reason text, from_status text, to_status text) IS 'Moves a customer account between active and suspended (suspension ends every session), audited with the reason.';
+
+
+--
+-- Name: reinstate_customer(uuid, text); Type: FUNCTION; Schema: api; Owner: -
+--
+
+CREATE FUNCTION api.reinstate_customer(user_id uuid, reason text) RETURNS text
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    BEGIN ATOMIC
+ SELECT app_private.set_customer_status(user_id, reason, 'suspended'::text, 'active'::text) AS set_customer_status;
+END;
+
+
+--
+-- Name: FUNCTION reinstate_customer(user_id uuid, reason text); Type: COMMENT; Schema: api; Owner: -
+--
+
+COMMENT ON FUNCTION api.reinstate_customer(user_id uuid, reason text) IS 'Staff: reinstates a suspended customer account, with a reason for the audit trail.
+Raises STAFF_REASON_REQUIRED, USER_NOT_FOUND, ACCOUNT_STATUS_CONFLICT, FORBIDDEN. Definer: writes the status no API role may write.';
+
+
+--
 -- Name: reject_account_recovery(uuid, text); Type: FUNCTION; Schema: api; Owner: -
 --
 
@@ -1081,8 +1790,9 @@ declare
   v_staff uuid := app_private.assert_recovery_staff();
 begin
   if exists (select from app.account_recoveries r where r.id = reject_account_recovery.recovery_id and r.user_id = v_staff) then
-    raise exception 'Nobody may decide on the recovery of their own account.' using errcode = 'PT403', detail = 'FOUR_EYES_REQUIRED',
-      hint = 'Ask a colleague.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FOUR_EYES_REQUIRED","message":"Nobody may decide on the recovery of their own account.","hint":"Ask a colleague."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   return app_private.close_recovery(recovery_id, 'rejected', v_staff, reason, pg_catalog.now());
 end
@@ -1109,15 +1819,17 @@ declare
   v_subject uuid;
 begin
   if app.caller_role() not in ('compliance_officer', 'admin') then
-    raise exception 'Only staff may release a legal hold.' using errcode = 'PT403', detail = 'FORBIDDEN',
-      hint = 'Ask a compliance officer.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"Only staff may release a legal hold.","hint":"Ask a compliance officer."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   update audit.legal_holds h set released_at = now(), released_by = app.current_user_id()
    where h.id = hold_id and h.released_at is null
    returning h.subject_user_id into v_subject;
   if not found then
-    raise exception 'No active legal hold has this id.' using errcode = 'PT404', detail = 'HOLD_NOT_FOUND',
-      hint = 'List holds with /rpc/legal_holds.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"HOLD_NOT_FOUND","message":"No active legal hold has this id.","hint":"List holds with /rpc/legal_holds."}',
+      detail = '{"status":404,"headers":{}}';
   end if;
   perform audit.log_event('audit.legal_hold.released', v_subject, jsonb_build_object('hold_id', hold_id), 'warning');
   return true;
@@ -1142,7 +1854,9 @@ CREATE FUNCTION api.remove_passkey(passkey_id uuid) RETURNS boolean
     AS $$
 begin
   if app.current_user_id() is null then
-    raise exception 'Sign in first.' using errcode = 'PT401', detail = 'INVALID_TOKEN', hint = 'Send an access token.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"INVALID_TOKEN","message":"Sign in first.","hint":"Send an access token."}',
+      detail = '{"status":401,"headers":{"WWW-Authenticate":"Bearer error=\"invalid_token\""}}';
   end if;
   return app_private.remove_passkey(app.current_user_id(), passkey_id, pg_catalog.now());
 end
@@ -1308,12 +2022,15 @@ declare
   v_user uuid := app.current_user_id();
 begin
   if v_user is null then
-    raise exception 'Sign in first.' using errcode = 'PT401', detail = 'UNAUTHENTICATED', hint = 'Send an access token.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"UNAUTHENTICATED","message":"Sign in first.","hint":"Send an access token."}',
+      detail = '{"status":401,"headers":{"WWW-Authenticate":"Bearer"}}';
   end if;
   -- Deleting an account cannot be undone by the customer: they confirm it by typing their address.
   if not exists (select from app.users u where u.id = v_user and lower(u.email::text) = lower(confirm_email)) then
-    raise exception 'Confirm the deletion with your e-mail address.' using errcode = 'PT400', detail = 'CONFIRMATION_REQUIRED',
-      hint = 'Send confirm_email with the address of this account.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"CONFIRMATION_REQUIRED","message":"Confirm the deletion with your e-mail address.","hint":"Send confirm_email with the address of this account."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   -- aal2 (a recent second-factor check) for users with MFA; a recent sign-in otherwise.
   perform app.assert_step_up();
@@ -1350,17 +2067,20 @@ begin
   perform app_private.assert_kyc_writable();
   select * into v_user from app.users u where u.id = app.current_user_id() for update;
   if not found or v_session is null then
-    raise exception 'Sign in to change your phone number.' using errcode = 'PT401', detail = 'INVALID_TOKEN',
-      hint = 'Send an access token.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"INVALID_TOKEN","message":"Sign in to change your phone number.","hint":"Send an access token."}',
+      detail = '{"status":401,"headers":{"WWW-Authenticate":"Bearer error=\"invalid_token\""}}';
   end if;
   perform app.assert_step_up(now());
   if request_phone_change.phone is null or request_phone_change.phone !~ '^\+[1-9][0-9]{6,14}$' then
-    raise exception 'The phone number is not valid.' using errcode = 'PT400', detail = 'INVALID_PHONE',
-      hint = 'Give the number in E.164 form, e.g. +4915112345678.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"INVALID_PHONE","message":"The phone number is not valid.","hint":"Give the number in E.164 form, e.g. +4915112345678."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   if request_phone_change.phone = v_user.phone then
-    raise exception 'This is already the account''s phone number.' using errcode = 'PT400', detail = 'PHONE_UNCHANGED',
-      hint = 'Give a different number.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"PHONE_UNCHANGED","message":"This is already the account''s phone number.","hint":"Give a different number."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   select count(*), min(p.created_at) into v_sent, v_oldest from app_private.phone_changes p
    where p.user_id = v_user.id and p.created_at > now() - interval '1 hour';
@@ -1398,46 +2118,6 @@ Raises STEP_UP_REQUIRED, INVALID_PHONE, PHONE_UNCHANGED, RATE_LIMITED. Definer: 
 
 
 --
--- Name: kyc_compliance_checks; Type: TABLE; Schema: app; Owner: -
---
-
-CREATE TABLE app.kyc_compliance_checks (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    kyc_record_id uuid NOT NULL,
-    user_id uuid NOT NULL,
-    check_type text NOT NULL,
-    provider text DEFAULT 'internal'::text NOT NULL,
-    list_version text,
-    matches jsonb DEFAULT '[]'::jsonb NOT NULL,
-    top_score integer,
-    status text NOT NULL,
-    resolved_by uuid,
-    resolved_at timestamp with time zone,
-    resolution_note text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT kyc_compliance_checks_check_type_chk CHECK ((check_type = ANY (ARRAY['sanctions'::text, 'pep'::text, 'adverse_media'::text, 'document_authenticity'::text]))),
-    CONSTRAINT kyc_compliance_checks_list_version_chk CHECK ((length(list_version) <= 1000)),
-    CONSTRAINT kyc_compliance_checks_matches_chk CHECK ((jsonb_typeof(matches) = 'array'::text)),
-    CONSTRAINT kyc_compliance_checks_not_own_chk CHECK ((resolved_by IS DISTINCT FROM user_id)),
-    CONSTRAINT kyc_compliance_checks_provider_chk CHECK (((length(provider) >= 1) AND (length(provider) <= 100))),
-    CONSTRAINT kyc_compliance_checks_resolution_note_chk CHECK (((length(resolution_note) >= 3) AND (length(resolution_note) <= 1000))),
-    CONSTRAINT kyc_compliance_checks_resolved_chk CHECK (((status = ANY (ARRAY['confirmed_match'::text, 'false_positive'::text])) = ((resolved_by IS NOT NULL) AND (resolved_at IS NOT NULL) AND (resolution_note IS NOT NULL)))),
-    CONSTRAINT kyc_compliance_checks_status_chk CHECK ((status = ANY (ARRAY['clear'::text, 'potential_match'::text, 'confirmed_match'::text, 'false_positive'::text]))),
-    CONSTRAINT kyc_compliance_checks_top_score_chk CHECK (((top_score >= 0) AND (top_score <= 100)))
-);
-
-ALTER TABLE ONLY app.kyc_compliance_checks FORCE ROW LEVEL SECURITY;
-
-
---
--- Name: TABLE kyc_compliance_checks; Type: COMMENT; Schema: app; Owner: -
---
-
-COMMENT ON TABLE app.kyc_compliance_checks IS 'One screening result per row: the list version, the candidate matches with their scores, and its resolution by an officer.';
-
-
---
 -- Name: resolve_kyc_check(uuid, text, text); Type: FUNCTION; Schema: api; Owner: -
 --
 
@@ -1450,28 +2130,35 @@ declare
 begin
   perform app_private.assert_kyc_writable();
   if app.caller_role() <> 'compliance_officer' then
-    raise exception 'Only a compliance officer can resolve a check.' using errcode = 'PT403', detail = 'FORBIDDEN',
-      hint = 'Ask a compliance officer.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"Only a compliance officer can resolve a check.","hint":"Ask a compliance officer."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   if resolution is null or resolution not in ('false_positive', 'confirmed_match') then
-    raise exception 'The resolution is not known.' using errcode = 'PT400', detail = 'KYC_INVALID_DECISION',
-      hint = 'Resolve as false_positive or confirmed_match.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_INVALID_DECISION","message":"The resolution is not known.","hint":"Resolve as false_positive or confirmed_match."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   if note is null or length(btrim(note)) not between 3 and 1000 then
-    raise exception 'A resolution needs a note.' using errcode = 'PT400', detail = 'KYC_REASON_REQUIRED',
-      hint = 'Say why (3 to 1000 characters): which identifiers differ or agree.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_REASON_REQUIRED","message":"A resolution needs a note.","hint":"Say why (3 to 1000 characters): which identifiers differ or agree."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   select * into v_check from app.kyc_compliance_checks c where c.id = resolve_kyc_check.check_id for update;
   if not found then
-    raise exception 'No check has this id.' using errcode = 'PT404', detail = 'KYC_CHECK_NOT_FOUND', hint = 'See /kyc_checks.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_CHECK_NOT_FOUND","message":"No check has this id.","hint":"See /kyc_checks."}',
+      detail = '{"status":404,"headers":{}}';
   end if;
   if v_check.user_id = app.current_user_id() then
-    raise exception 'Nobody can resolve their own screening.' using errcode = 'PT403', detail = 'FORBIDDEN',
-      hint = 'Another compliance officer must resolve it.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"Nobody can resolve their own screening.","hint":"Another compliance officer must resolve it."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   if v_check.status <> 'potential_match' then
-    raise exception 'This check is not waiting for a resolution.' using errcode = 'PT409', detail = 'KYC_CHECK_RESOLVED',
-      hint = 'Only potential matches are resolved.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_CHECK_RESOLVED","message":"This check is not waiting for a resolution.","hint":"Only potential matches are resolved."}',
+      detail = '{"status":409,"headers":{}}';
   end if;
   update app.kyc_compliance_checks c
      set status = resolve_kyc_check.resolution, resolved_by = app.current_user_id(), resolved_at = now(),
@@ -1535,20 +2222,25 @@ declare
 begin
   perform app_private.assert_kyc_writable();
   if app.caller_role() <> 'compliance_officer' then
-    raise exception 'Only a compliance officer can assess a document.' using errcode = 'PT403', detail = 'FORBIDDEN',
-      hint = 'Ask a compliance officer.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"Only a compliance officer can assess a document.","hint":"Ask a compliance officer."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   if status is null or status not in ('accepted', 'rejected') or quality_score is null or quality_score not between 0 and 100 then
-    raise exception 'The assessment is not valid.' using errcode = 'PT400', detail = 'KYC_INVALID_DECISION',
-      hint = 'Give status accepted or rejected and a quality score from 0 to 100.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_INVALID_DECISION","message":"The assessment is not valid.","hint":"Give status accepted or rejected and a quality score from 0 to 100."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   select * into v_doc from app.kyc_documents d where d.id = review_kyc_document.document_id for update;
   if not found then
-    raise exception 'No document has this id.' using errcode = 'PT404', detail = 'KYC_DOCUMENT_NOT_FOUND', hint = 'See /kyc_review_queue.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_DOCUMENT_NOT_FOUND","message":"No document has this id.","hint":"See /kyc_review_queue."}',
+      detail = '{"status":404,"headers":{}}';
   end if;
   if v_doc.user_id = app.current_user_id() then
-    raise exception 'Nobody can assess their own documents.' using errcode = 'PT403', detail = 'FORBIDDEN',
-      hint = 'Another compliance officer must assess them.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"Nobody can assess their own documents.","hint":"Another compliance officer must assess them."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   update app.kyc_documents d
      set status = review_kyc_document.status, quality_score = review_kyc_document.quality_score,
@@ -1588,8 +2280,9 @@ begin
    where s.id = revoke_my_session.session_id and s.user_id = app.current_user_id() and s.revoked_at is null;
   v_found := found;
   if not v_found then
-    raise exception 'No live session of yours has this id.' using errcode = 'PT404', detail = 'SESSION_NOT_FOUND',
-      hint = 'List your sessions with /rpc/my_sessions.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"SESSION_NOT_FOUND","message":"No live session of yours has this id.","hint":"List your sessions with /rpc/my_sessions."}',
+      detail = '{"status":404,"headers":{}}';
   end if;
   -- What the session asked for (an e-mail change) ends with it.
   update app_private.account_tokens t set revoked_at = pg_catalog.now()
@@ -1621,7 +2314,9 @@ declare
   v_count integer;
 begin
   if app.current_user_id() is null then
-    raise exception 'Sign in first.' using errcode = 'PT401', detail = 'INVALID_TOKEN', hint = 'Send an access token.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"INVALID_TOKEN","message":"Sign in first.","hint":"Send an access token."}',
+      detail = '{"status":401,"headers":{"WWW-Authenticate":"Bearer error=\"invalid_token\""}}';
   end if;
   if device_id is null then
     return app_private.revoke_trusted_devices(app.current_user_id(), 'revoked_by_user');
@@ -1630,8 +2325,9 @@ begin
    where d.id = revoke_trusted_device.device_id and d.user_id = app.current_user_id() and d.revoked_at is null;
   get diagnostics v_count = row_count;
   if v_count = 0 then
-    raise exception 'No remembered device of yours has this id.' using errcode = 'PT404', detail = 'DEVICE_NOT_FOUND',
-      hint = 'List them with /rpc/my_trusted_devices.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"DEVICE_NOT_FOUND","message":"No remembered device of yours has this id.","hint":"List them with /rpc/my_trusted_devices."}',
+      detail = '{"status":404,"headers":{}}';
   end if;
   delete from app_private.trusted_device_tokens t where t.device_id = revoke_trusted_device.device_id;
   perform audit.log_event('mfa.trusted_devices.revoked', app.current_user_id(), jsonb_build_object('reason', 'revoked_by_user', 'count', 1));
@@ -1662,21 +2358,24 @@ begin
   if v_role in ('anon', 'authenticated', 'compliance_officer', 'admin') then
     if revoke_user_sessions.user_id is distinct from app.current_user_id() then
       if v_role <> 'admin' then
-        raise exception 'You may only revoke your own sessions.' using errcode = 'PT403', detail = 'FORBIDDEN',
-          hint = 'Staff revoke other users'' sessions with the admin role.';
+        raise sqlstate 'PGRST' using
+          message = '{"code":"FORBIDDEN","message":"You may only revoke your own sessions.","hint":"Staff revoke other users'' sessions with the admin role."}',
+          detail = '{"status":403,"headers":{}}';
       end if;
     else
       -- A stolen session must not be able to end the owner's sessions.
       perform app.assert_step_up();
     end if;
     if except_session is not null and except_session is distinct from app.current_session_id()::text then
-      raise exception 'Only your current session can be kept.' using errcode = 'PT400', detail = 'INVALID_EXCEPT_SESSION',
-        hint = 'Leave except_session empty, or give the id of the session this token belongs to (its sid claim).';
+      raise sqlstate 'PGRST' using
+        message = '{"code":"INVALID_EXCEPT_SESSION","message":"Only your current session can be kept.","hint":"Leave except_session empty, or give the id of the session this token belongs to (its sid claim)."}',
+        detail = '{"status":400,"headers":{}}';
     end if;
   end if;
   if reason is null or length(reason) > 64 or reason !~ '^[a-z0-9_]+$' then
-    raise exception 'The reason must be a short snake_case word.' using errcode = 'PT400', detail = 'INVALID_REASON',
-      hint = 'For example: logout, password_changed, compromised.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"INVALID_REASON","message":"The reason must be a short snake_case word.","hint":"For example: logout, password_changed, compromised."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   return app_private.revoke_sessions(revoke_user_sessions.user_id, reason, except_session::uuid, pg_catalog.now());
 end
@@ -1702,7 +2401,9 @@ CREATE FUNCTION api.run_maintenance(job text) RETURNS jsonb
     AS $$
 begin
   if app.caller_role() <> 'admin' then
-    raise exception 'Only admins may run maintenance jobs.' using errcode = 'PT403', detail = 'FORBIDDEN', hint = 'Ask an admin.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"Only admins may run maintenance jobs.","hint":"Ask an admin."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   perform audit.log_event('maintenance.run_by_hand', app.current_user_id(), jsonb_build_object('job', job), 'warning');
   return app_private.run_job(job);
@@ -1733,22 +2434,26 @@ begin
   select * into v_rec from app.kyc_records r
    where r.id = submit_kyc_verification.kyc_id and r.user_id = app.current_user_id() for update;
   if not found then
-    raise exception 'No verification of yours has this id.' using errcode = 'PT404', detail = 'KYC_NOT_FOUND',
-      hint = 'See your verifications at /my_kyc_verifications.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_NOT_FOUND","message":"No verification of yours has this id.","hint":"See your verifications at /my_kyc_verifications."}',
+      detail = '{"status":404,"headers":{}}';
   end if;
   if v_rec.status not in ('pending', 'requires_resubmission') then
-    raise exception 'This verification is not waiting for you.' using errcode = 'PT409', detail = 'KYC_INVALID_TRANSITION',
-      hint = 'Only a pending verification, or one that needs resubmission, can be submitted.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_INVALID_TRANSITION","message":"This verification is not waiting for you.","hint":"Only a pending verification, or one that needs resubmission, can be submitted."}',
+      detail = '{"status":409,"headers":{}}';
   end if;
   if v_rec.level <> 'basic' and not exists (select from app.kyc_documents d where d.kyc_record_id = v_rec.id
        and d.document_type in ('passport', 'id_card', 'driving_licence') and d.status in ('uploaded', 'accepted')) then
-    raise exception 'Upload an identity document first.' using errcode = 'PT409', detail = 'KYC_DOCUMENTS_MISSING',
-      hint = 'Upload a passport, identity card or driving licence with POST /kyc/documents.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_DOCUMENTS_MISSING","message":"Upload an identity document first.","hint":"Upload a passport, identity card or driving licence with POST /kyc/documents."}',
+      detail = '{"status":409,"headers":{}}';
   end if;
   if v_rec.level = 'enhanced' and not exists (select from app.kyc_documents d where d.kyc_record_id = v_rec.id
        and d.document_type = 'proof_of_address' and d.status in ('uploaded', 'accepted')) then
-    raise exception 'Upload a proof of address first.' using errcode = 'PT409', detail = 'KYC_DOCUMENTS_MISSING',
-      hint = 'Enhanced verification needs a proof of address (utility bill, bank statement) as well.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_DOCUMENTS_MISSING","message":"Upload a proof of address first.","hint":"Enhanced verification needs a proof of address (utility bill, bank statement) as well."}',
+      detail = '{"status":409,"headers":{}}';
   end if;
   update app.kyc_records r set status = 'in_review', submitted_at = now() where r.id = v_rec.id;
   perform app_private.refresh_kyc_risk(v_rec.id, now());
@@ -1768,6 +2473,26 @@ Definer: changes the status, which no customer may write.';
 
 
 --
+-- Name: suspend_customer(uuid, text); Type: FUNCTION; Schema: api; Owner: -
+--
+
+CREATE FUNCTION api.suspend_customer(user_id uuid, reason text) RETURNS text
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    BEGIN ATOMIC
+ SELECT app_private.set_customer_status(user_id, reason, 'active'::text, 'suspended'::text) AS set_customer_status;
+END;
+
+
+--
+-- Name: FUNCTION suspend_customer(user_id uuid, reason text); Type: COMMENT; Schema: api; Owner: -
+--
+
+COMMENT ON FUNCTION api.suspend_customer(user_id uuid, reason text) IS 'Staff: suspends a customer''s account (sign-in refused, every session ended), with a reason for the audit trail.
+Raises STAFF_REASON_REQUIRED, USER_NOT_FOUND, ACCOUNT_STATUS_CONFLICT, FORBIDDEN (staff accounts). Definer: writes the status no API role may write.';
+
+
+--
 -- Name: update_my_profile(text, text, text, text, date); Type: FUNCTION; Schema: api; Owner: -
 --
 
@@ -1777,14 +2502,15 @@ CREATE FUNCTION api.update_my_profile(first_name text DEFAULT NULL::text, last_n
     AS $$
 begin
   if date_of_birth > current_date then
-    raise exception 'The date of birth is in the future.' using errcode = 'PT400', detail = 'INVALID_PROFILE',
-      hint = 'Give the date of birth as YYYY-MM-DD.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"INVALID_PROFILE","message":"The date of birth is in the future.","hint":"Give the date of birth as YYYY-MM-DD."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   if update_my_profile.phone is not null
      and update_my_profile.phone is distinct from (select u.phone from app.users u where u.id = app.current_user_id()) then
-    raise exception 'A new phone number must be confirmed with a code sent to it.' using errcode = 'PT409',
-      detail = 'PHONE_CHANGE_NEEDS_VERIFICATION',
-      hint = 'Call /rpc/request_phone_change with the number (needs a recent sign-in with your second factor), then /rpc/confirm_phone_change with the code.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"PHONE_CHANGE_NEEDS_VERIFICATION","message":"A new phone number must be confirmed with a code sent to it.","hint":"Call /rpc/request_phone_change with the number (needs a recent sign-in with your second factor), then /rpc/confirm_phone_change with the code."}',
+      detail = '{"status":409,"headers":{}}';
   end if;
   update app.users u
      set first_name = coalesce(update_my_profile.first_name, u.first_name),
@@ -1795,8 +2521,9 @@ begin
   return api.me();
 exception
   when check_violation or foreign_key_violation then
-    raise exception 'A profile field is not valid.' using errcode = 'PT400', detail = 'INVALID_PROFILE',
-      hint = 'Countries ISO 3166-1 alpha-2 (DE), names 1 to 100 characters without control characters.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"INVALID_PROFILE","message":"A profile field is not valid.","hint":"Countries ISO 3166-1 alpha-2 (DE), names 1 to 100 characters without control characters."}',
+      detail = '{"status":400,"headers":{}}';
 end
 $$;
 
@@ -1822,7 +2549,9 @@ declare
   v_report audit.chain_report;
 begin
   if app.caller_role() not in ('compliance_officer', 'admin') then
-    raise exception 'Only staff may verify the audit trail.' using errcode = 'PT403', detail = 'FORBIDDEN', hint = 'Ask a compliance officer.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"Only staff may verify the audit trail.","hint":"Ask a compliance officer."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   v_report := audit.verify_chain(from_at, to_at);
   perform audit.log_event('audit.chain.verified', null,
@@ -1942,11 +2671,13 @@ CREATE FUNCTION app.assert_password_policy(password text) RETURNS void
     AS $$
 begin
   if password is null or char_length(normalize(password, nfkc)) < 12 then
-    raise exception 'The password is too short.' using errcode = 'PT400', detail = 'WEAK_PASSWORD',
-      hint = 'Use at least 12 characters; a few unrelated words make a strong password.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"WEAK_PASSWORD","message":"The password is too short.","hint":"Use at least 12 characters; a few unrelated words make a strong password."}',
+      detail = '{"status":400,"headers":{}}';
   elsif char_length(password) > 256 then
-    raise exception 'The password is too long.' using errcode = 'PT400', detail = 'WEAK_PASSWORD',
-      hint = 'Use at most 256 characters.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"WEAK_PASSWORD","message":"The password is too long.","hint":"Use at most 256 characters."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
 end
 $$;
@@ -2161,8 +2892,9 @@ begin
   perform app_private.assert_may_manage_mfa(user_id, now);
   select * into v_user from app.users u where u.id = begin_otp_enrollment.user_id;
   if method not in ('sms', 'email') or (method = 'sms' and v_user.phone is null) then
-    raise exception 'SMS needs a phone number on the profile; the method must be sms or email.' using errcode = 'PT400',
-      detail = 'MFA_METHOD_NOT_AVAILABLE', hint = 'Add a phone number (request_phone_change) or use e-mail.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"MFA_METHOD_NOT_AVAILABLE","message":"SMS needs a phone number on the profile; the method must be sms or email.","hint":"Add a phone number (request_phone_change) or use e-mail."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   insert into app.mfa_configs as c (user_id, method, status, label, phone, created_at)
   values (begin_otp_enrollment.user_id, method, 'pending', case method when 'sms' then 'Text message' else 'E-mail' end,
@@ -2171,8 +2903,9 @@ begin
     set updated_at = now, phone = case when c.status = 'pending' then excluded.phone else c.phone end
   returning * into v_config;
   if v_config.status = 'active' then
-    raise exception 'This second factor is already set up.' using errcode = 'PT409', detail = 'MFA_ALREADY_ENROLLED',
-      hint = 'Remove it first to set it up again.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"MFA_ALREADY_ENROLLED","message":"This second factor is already set up.","hint":"Remove it first to set it up again."}',
+      detail = '{"status":409,"headers":{}}';
   end if;
   select * into v_challenge from app_private.create_challenge(v_config, null, code, sealed, now);
   if v_challenge.status = 'ok' then
@@ -2213,7 +2946,9 @@ begin
     perform app_private.assert_live_session(user_id, session_id, now);
     v_user := user_id;
   elsif purpose <> 'passwordless' then
-    raise exception 'Unknown purpose.' using errcode = 'PT400', detail = 'INVALID_INPUT', hint = 'login, step_up or passwordless.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"INVALID_INPUT","message":"Unknown purpose.","hint":"login, step_up or passwordless."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   if v_user is not null and not exists (select from app.webauthn_credentials w where w.user_id = v_user) then
     return query select 'method_not_available', null::jsonb, null::timestamptz;
@@ -2309,8 +3044,9 @@ begin
   perform app_private.assert_may_manage_mfa(user_id, now);
   select * into v_config from app.mfa_configs c where c.user_id = begin_totp_enrollment.user_id and c.method = 'totp' for update;
   if v_config.status = 'active' then
-    raise exception 'An authenticator app is already set up.' using errcode = 'PT409', detail = 'MFA_ALREADY_ENROLLED',
-      hint = 'Remove it first (disable_mfa_method) to set up a new one.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"MFA_ALREADY_ENROLLED","message":"An authenticator app is already set up.","hint":"Remove it first (disable_mfa_method) to set up a new one."}',
+      detail = '{"status":409,"headers":{}}';
   end if;
   -- A new enrolment replaces an unconfirmed one (and its secret).
   delete from app.mfa_configs c where c.id = v_config.id;
@@ -2321,8 +3057,9 @@ begin
     returning * into v_config;
     insert into app_private.mfa_secrets (config_id, ciphertext, key_id) values (v_config.id, secret_ciphertext, key_id);
   exception when check_violation then
-    raise exception 'The label or the encrypted secret is not valid.' using errcode = 'PT400', detail = 'INVALID_INPUT',
-      hint = 'Labels are 1 to 100 characters without control characters.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"INVALID_INPUT","message":"The label or the encrypted secret is not valid.","hint":"Labels are 1 to 100 characters without control characters."}',
+      detail = '{"status":400,"headers":{}}';
   end;
   perform audit.log_event('mfa.enrolled', user_id, jsonb_build_object('method', 'totp', 'config_id', v_config.id));
   return v_config.id;
@@ -2351,8 +3088,9 @@ declare
 begin
   if not pg_catalog.pg_try_advisory_xact_lock(
        pg_catalog.hashtextextended('watchlist_load:' || begin_watchlist_load.name || E'\n' || begin_watchlist_load.version, 0)) then
-    raise exception 'Another load of this watchlist version is running.' using errcode = 'PT409',
-      detail = 'WATCHLIST_LOAD_IN_PROGRESS', hint = 'Wait for it to finish: a version that is loaded is skipped when loaded again.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"WATCHLIST_LOAD_IN_PROGRESS","message":"Another load of this watchlist version is running.","hint":"Wait for it to finish: a version that is loaded is skipped when loaded again."}',
+      detail = '{"status":409,"headers":{}}';
   end if;
   select * into v_list from app.watchlists w where w.name = begin_watchlist_load.name and w.version = begin_watchlist_load.version for update;
   if found and v_list.status = 'loaded' then
@@ -2611,55 +3349,94 @@ CREATE FUNCTION app.check_request() RETURNS void
 declare
   v_claims jsonb := app.jwt_claims();
   v_sid text := v_claims ->> 'sid';
+  v_anonymous boolean := v_claims - 'role' = '{}'::jsonb and coalesce(v_claims ->> 'role', 'anon') = 'anon';
+  v_role text := pg_catalog.current_setting('role');
+  v_path text := pg_catalog.current_setting('request.path', true);
+  v_method text := pg_catalog.current_setting('request.method', true);
   v_ua text;
   v_live boolean;
   v_due boolean;
   v_staff boolean;
   v_aal text;
+  v_allowed boolean;
+  v_volatile boolean;
 begin
-  -- Anonymous request: PostgREST sets no claims, or only {"role": "anon"}.
-  if v_claims - 'role' = '{}'::jsonb and coalesce(v_claims ->> 'role', 'anon') = 'anon' then
-    return;
+  -- Anonymous request: PostgREST sets no claims, or only {"role": "anon"}; it has no session to check.
+  if not v_anonymous then
+    -- The uuid and number tests come first, so the casts below cannot fail.
+    if not coalesce(v_sid ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', false)
+       or v_claims ->> 'sub' is null
+       or jsonb_typeof(v_claims -> 'exp') is distinct from 'number'
+       or v_claims ->> 'iss' is distinct from coalesce(nullif(current_setting('app.settings.jwt_issuer', true), ''), 'https://auth.dwaybank.local')
+       or v_claims ->> 'token_use' is distinct from 'access'
+       or (v_claims ->> 'exp')::numeric > extract(epoch from now()) + 900 + 60 then
+      raise sqlstate 'PGRST' using
+        message = '{"code":"INVALID_TOKEN","message":"The access token is not valid for this API.","hint":"Sign in again to get a new access token."}',
+        detail = '{"status":401,"headers":{"WWW-Authenticate":"Bearer error=\"invalid_token\""}}';
+    end if;
+    v_ua := left(nullif(current_setting('request.headers', true), '')::jsonb ->> 'user-agent', 512);
+    select s.user_id::text = v_claims ->> 'sub' and s.revoked_at is null and s.expires_at > now() and s.idle_expires_at > now()
+             and u.deleted_at is null and u.status = 'active',
+           app.session_activity_due(s, v_ua),
+           u.role in ('compliance_officer', 'admin'),
+           s.aal
+      into v_live, v_due, v_staff, v_aal
+      from app.user_sessions s
+      join app.users u on u.id = s.user_id
+     where s.id = v_sid::uuid;
+    if not coalesce(v_live, false) or (v_due and not app.update_session_activity(v_sid, v_ua)) then
+      raise sqlstate 'PGRST' using
+        message = '{"code":"SESSION_ENDED","message":"The session of this token has ended.","hint":"Sign in again."}',
+        detail = '{"status":401,"headers":{"WWW-Authenticate":"Bearer error=\"invalid_token\""}}';
+    end if;
+    -- Staff powers need a second factor (NIST AAL2): the session's own assurance, which step-up raises.
+    if (v_staff or v_claims ->> 'role' in ('compliance_officer', 'admin')) and v_aal is distinct from 'aal2' then
+      raise sqlstate 'PGRST' using
+        message = '{"code":"AAL2_REQUIRED","message":"Staff accounts need a session confirmed with a second factor.","hint":"Enrol a second factor at /auth/mfa/totp/enroll (or /auth/passkeys/register/options), then sign in with it or step up with POST /auth/mfa/step-up."}',
+        detail = '{"status":403,"headers":{}}';
+    end if;
   end if;
-  -- The uuid and number tests come first, so the casts below cannot fail.
-  if not coalesce(v_sid ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', false)
-     or v_claims ->> 'sub' is null
-     or jsonb_typeof(v_claims -> 'exp') is distinct from 'number'
-     or v_claims ->> 'iss' is distinct from coalesce(nullif(current_setting('app.settings.jwt_issuer', true), ''), 'https://auth.dwaybank.local')
-     or v_claims ->> 'token_use' is distinct from 'access'
-     or (v_claims ->> 'exp')::numeric > extract(epoch from now()) + 900 + 60 then
-    raise sqlstate 'PGRST' using
-      message = '{"code":"INVALID_TOKEN","message":"The access token is not valid for this API.","hint":"Sign in again to get a new access token."}',
-      detail = '{"status":401,"headers":{"WWW-Authenticate":"Bearer error=\"invalid_token\""}}';
+  -- The route: a function (/rpc/<name>) or a view (/<name>) of schema api. Unknown names are PostgREST's to answer.
+  if v_path like '/rpc/%' then
+    -- request.path is the raw URL: /rpc/%72un_maintenance would match no name here, yet PostgREST decodes it and
+    -- runs the function. No api function's name needs encoding, so a name that is not plain is no route.
+    if substr(v_path, 6) !~ '^[a-z_][a-z0-9_]*$' then
+      raise sqlstate 'PGRST' using
+        message = '{"code":"NOT_FOUND","message":"There is no such function.","hint":"The functions are listed in the OpenAPI document at /."}',
+        detail = '{"status":404,"headers":{}}';
+    end if;
+    select pg_catalog.has_function_privilege(v_role, p.oid, 'EXECUTE'), p.provolatile = 'v'
+      into v_allowed, v_volatile
+      from pg_catalog.pg_proc p
+     where p.pronamespace = 'api'::regnamespace and p.proname = substr(v_path, 6);
+  elsif v_path <> '' and v_path <> '/' then
+    select case when v_method = 'DELETE' then pg_catalog.has_table_privilege(v_role, c.oid, 'DELETE')
+                else pg_catalog.has_any_column_privilege(v_role, c.oid,
+                       case v_method when 'POST' then 'INSERT' when 'PUT' then 'INSERT' when 'PATCH' then 'UPDATE' else 'SELECT' end)
+           end
+      into v_allowed
+      from pg_catalog.pg_class c
+     where c.relnamespace = 'api'::regnamespace and c.relkind = 'v' and c.relname = substr(v_path, 2);
+    -- PostgREST 12.0.2 would answer PostgreSQL's "relation api.x does not exist" (42P01).
+    if not found then
+      raise sqlstate 'PGRST' using
+        message = '{"code":"NOT_FOUND","message":"There is no such view.","hint":"The views and functions are listed in the OpenAPI document at /."}',
+        detail = '{"status":404,"headers":{}}';
+    end if;
   end if;
-  v_ua := left(nullif(current_setting('request.headers', true), '')::jsonb ->> 'user-agent', 512);
-  select s.user_id::text = v_claims ->> 'sub' and s.revoked_at is null and s.expires_at > now() and s.idle_expires_at > now()
-           and u.deleted_at is null and u.status = 'active',
-         app.session_activity_due(s, v_ua),
-         u.role in ('compliance_officer', 'admin'),
-         s.aal
-    into v_live, v_due, v_staff, v_aal
-    from app.user_sessions s
-    join app.users u on u.id = s.user_id
-   where s.id = v_sid::uuid;
-  if not coalesce(v_live, false) or (v_due and not app.update_session_activity(v_sid, v_ua)) then
+  if not coalesce(v_allowed, true) then
+    if v_anonymous then
+      raise sqlstate 'PGRST' using
+        message = '{"code":"UNAUTHENTICATED","message":"Sign in first.","hint":"Send an access token from POST /auth/login as Authorization: Bearer."}',
+        detail = '{"status":401,"headers":{"WWW-Authenticate":"Bearer"}}';
+    end if;
     raise sqlstate 'PGRST' using
-      message = '{"code":"SESSION_ENDED","message":"The session of this token has ended.","hint":"Sign in again."}',
-      detail = '{"status":401,"headers":{"WWW-Authenticate":"Bearer error=\"invalid_token\""}}';
-  end if;
-  -- Staff powers need a second factor (NIST AAL2): the session's own assurance, which step-up raises.
-  if (v_staff or v_claims ->> 'role' in ('compliance_officer', 'admin')) and v_aal is distinct from 'aal2' then
-    raise sqlstate 'PGRST' using
-      message = '{"code":"AAL2_REQUIRED","message":"Staff accounts need a session confirmed with a second factor.","hint":"Enrol a second factor at /auth/mfa/totp/enroll (or /auth/passkeys/register/options), then sign in with it or step up with POST /auth/mfa/step-up."}',
+      message = '{"code":"FORBIDDEN","message":"Your role may not make this call.","hint":"This call is for another role (staff or the account''s owner)."}',
       detail = '{"status":403,"headers":{}}';
   end if;
   -- PostgREST runs GET in a read-only transaction: a function that changes data would fail half-way with a
-  -- database error. Every volatile api function answers GET with one clear 405 instead (one catalog probe, GET only).
-  if current_setting('request.method', true) in ('GET', 'HEAD')
-     and current_setting('request.path', true) like '/rpc/%'
-     and exists (select from pg_catalog.pg_proc p
-                  where p.pronamespace = 'api'::regnamespace and p.provolatile = 'v'
-                    and p.proname = substr(current_setting('request.path', true), 6)) then
+  -- database error. Every volatile api function answers GET with one clear 405 instead.
+  if v_method in ('GET', 'HEAD') and v_volatile then
     raise sqlstate 'PGRST' using
       message = '{"code":"METHOD_NOT_ALLOWED","message":"This call changes data.","hint":"Use POST."}',
       detail = '{"status":405,"headers":{"Allow":"POST"}}';
@@ -2672,7 +3449,7 @@ $_$;
 -- Name: FUNCTION check_request(); Type: COMMENT; Schema: app; Owner: -
 --
 
-COMMENT ON FUNCTION app.check_request() IS 'PostgREST db-pre-request: rejects tokens without exp, with a wrong iss or token type, or whose session ended (SESSION_ENDED), staff sessions below aal2 (AAL2_REQUIRED), and GET of a function that changes data (METHOD_NOT_ALLOWED).
+COMMENT ON FUNCTION app.check_request() IS 'PostgREST db-pre-request: rejects tokens without exp, with a wrong iss or token type, or whose session ended (SESSION_ENDED), staff sessions below aal2 (AAL2_REQUIRED), calls the role may not make (UNAUTHENTICATED without a token, FORBIDDEN), and GET of a function that changes data (METHOD_NOT_ALLOWED).
 Definer: reads sessions of any user to decide.';
 
 
@@ -2723,8 +3500,8 @@ begin
   return query
     with claimed as (
       select o.id from app_private.outbox o
-       where o.sent_at is null and o.attempts < 10
-       order by o.created_at
+       where o.sent_at is null and o.dead_at is null and o.next_attempt_at <= now()
+       order by o.next_attempt_at
        limit least(greatest(batch, 1), 100)
        for update skip locked)
     update app_private.outbox o set attempts = o.attempts + 1
@@ -2745,7 +3522,7 @@ $$;
 -- Name: FUNCTION claim_outbox(batch integer); Type: COMMENT; Schema: app; Owner: -
 --
 
-COMMENT ON FUNCTION app.claim_outbox(batch integer) IS 'Claims unsent SMS/e-mail messages for delivery, with the destination address (the message''s own `to`, else the account''s). Definer: reads the outbox and contact details.';
+COMMENT ON FUNCTION app.claim_outbox(batch integer) IS 'Claims SMS/e-mail messages due for delivery (undelivered, not dead-lettered, past their backoff), with the destination address (the message''s own `to`, else the account''s). Definer: reads the outbox and contact details.';
 
 
 --
@@ -2834,22 +3611,36 @@ COMMENT ON FUNCTION app.complete_due_account_recoveries(now timestamp with time 
 --
 
 CREATE FUNCTION app.complete_outbox(id bigint, error text DEFAULT NULL::text) RETURNS void
-    LANGUAGE sql SECURITY DEFINER
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-    update app_private.outbox o
-       set sent_at = case when complete_outbox.error is null then now() end,
-           payload = case when complete_outbox.error is null or o.attempts >= 10 then o.payload - 'sealed' else o.payload end,
-           last_error = left(complete_outbox.error, 500)
-     where o.id = complete_outbox.id
-  $$;
+declare
+  v_max integer := app.setting('outbox_max_attempts')::integer;
+  v_msg app_private.outbox;
+begin
+  update app_private.outbox o
+     set sent_at = case when complete_outbox.error is null then now() end,
+         last_error = left(complete_outbox.error, 500),
+         dead_at = case when complete_outbox.error is not null and o.attempts >= v_max then now() end,
+         next_attempt_at = case when complete_outbox.error is null then o.next_attempt_at
+                                else now() + least(interval '1 hour',
+                                  make_interval(secs => app.setting('outbox_retry_base_seconds')::integer * 2 ^ least(o.attempts - 1, 20))) end
+   where o.id = complete_outbox.id
+  returning * into v_msg;
+  if v_msg.dead_at is not null then
+    perform audit.log_event('outbox.dead_letter', v_msg.user_id,
+      jsonb_build_object('outbox_id', v_msg.id, 'channel', v_msg.channel, 'template', v_msg.template,
+                         'attempts', v_msg.attempts, 'error', v_msg.last_error), 'warning');
+  end if;
+end
+$$;
 
 
 --
 -- Name: FUNCTION complete_outbox(id bigint, error text); Type: COMMENT; Schema: app; Owner: -
 --
 
-COMMENT ON FUNCTION app.complete_outbox(id bigint, error text) IS 'Marks a message sent (dropping its sealed content) or records a delivery error. Definer: writes the outbox.';
+COMMENT ON FUNCTION app.complete_outbox(id bigint, error text) IS 'Marks a message sent, or records a failed attempt: the next one after a doubling backoff, or, after outbox_max_attempts, dead-lettered (an audit warning). Either end drops the message''s secrets (tg_outbox__forget_token). Definer: writes the outbox.';
 
 
 --
@@ -3342,11 +4133,13 @@ begin
   exception when unique_violation then
     -- The same credential registered at this very moment by another request: the
     -- gateway's answer for 'already_registered', raised so the factor row goes too.
-    raise exception 'This passkey is already registered.' using errcode = 'PT400', detail = 'PASSKEY_ALREADY_REGISTERED',
-      hint = 'Use it to sign in, or register another one.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"PASSKEY_ALREADY_REGISTERED","message":"This passkey is already registered.","hint":"Use it to sign in, or register another one."}',
+      detail = '{"status":400,"headers":{}}';
   when check_violation then
-    raise exception 'The passkey''s data is not valid.' using errcode = 'PT400', detail = 'INVALID_INPUT',
-      hint = 'Labels are 1 to 100 characters without control characters.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"INVALID_INPUT","message":"The passkey''s data is not valid.","hint":"Labels are 1 to 100 characters without control characters."}',
+      detail = '{"status":400,"headers":{}}';
   end;
   if not exists (select from app.mfa_configs c where c.user_id = finish_passkey_registration.user_id and c.method = 'backup_codes') then
     v_codes := app_private.issue_backup_codes(user_id, now);
@@ -3514,6 +4307,26 @@ Definer: writes columns no API role may write.';
 
 
 --
+-- Name: is_email_address(text); Type: FUNCTION; Schema: app; Owner: -
+--
+
+CREATE FUNCTION app.is_email_address(address text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $_$
+  select length(address) <= 254
+     and address ~ '^[[:alnum:]!#$%&''*+/=?^_`{|}~-]+(\.[[:alnum:]!#$%&''*+/=?^_`{|}~-]+)*@[[:alnum:]]([[:alnum:]-]{0,61}[[:alnum:]])?(\.[[:alnum:]]([[:alnum:]-]{0,61}[[:alnum:]])?)+$'
+$_$;
+
+
+--
+-- Name: FUNCTION is_email_address(address text); Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON FUNCTION app.is_email_address(address text) IS 'Whether a text is an e-mail address the product accepts (dot-atom local part, LDH domain labels, 254 characters at most).';
+
+
+--
 -- Name: issue_device_cookie(uuid, uuid, text, timestamp with time zone); Type: FUNCTION; Schema: app; Owner: -
 --
 
@@ -3527,8 +4340,9 @@ begin
   if not exists (select from app.user_sessions s
                   where s.id = issue_device_cookie.session_id and s.user_id = issue_device_cookie.user_id
                     and s.revoked_at is null and s.expires_at > now and s.created_at > now - interval '5 minutes') then
-    raise exception 'No fresh session of this user has this id.' using errcode = 'PT401', detail = 'INVALID_TOKEN',
-      hint = 'A device cookie is issued only right after a sign-in.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"INVALID_TOKEN","message":"No fresh session of this user has this id.","hint":"A device cookie is issued only right after a sign-in."}',
+      detail = '{"status":401,"headers":{"WWW-Authenticate":"Bearer error=\"invalid_token\""}}';
   end if;
   if presented is not null and char_length(presented) between 16 and 128 then
     update app_private.device_cookies d
@@ -3588,8 +4402,9 @@ begin
     if v_doc.id is not null then
       perform audit.log_event('kyc.document_access_denied', v_doc.user_id, jsonb_build_object('document_id', v_doc.id), 'warning');
     end if;
-    raise exception 'No document you may see has this id.' using errcode = 'PT404', detail = 'KYC_DOCUMENT_NOT_FOUND',
-      hint = 'Documents are shown to their owner and to compliance officers.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_DOCUMENT_NOT_FOUND","message":"No document you may see has this id.","hint":"Documents are shown to their owner and to compliance officers."}',
+      detail = '{"status":404,"headers":{}}';
   end if;
   perform audit.log_event('kyc.document_read', v_doc.user_id,
     jsonb_build_object('document_id', v_doc.id, 'by_officer', v_doc.user_id <> actor_id));
@@ -3764,6 +4579,148 @@ $$;
 --
 
 COMMENT ON FUNCTION app.logout(session_id uuid, ip inet, user_agent text) IS 'Ends one session at once, and the e-mail change it asked for. Definer: writes revocation columns and token rows.';
+
+
+--
+-- Name: metrics_audit(timestamp with time zone); Type: FUNCTION; Schema: app; Owner: -
+--
+
+CREATE FUNCTION app.metrics_audit(now timestamp with time zone DEFAULT now()) RETURNS TABLE(unsealed_entries bigint, oldest_unsealed_age_seconds double precision, head_seq bigint, last_checkpoint_age_seconds double precision)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select (select count(*) from audit.audit_log a where a.seq is null),
+         coalesce((select extract(epoch from metrics_audit.now - min(a.occurred_at)) from audit.audit_log a where a.seq is null), 0)::double precision,
+         coalesce((select max(a.seq) from audit.audit_log a where a.seq is not null), 0),
+         (select extract(epoch from metrics_audit.now - max(c.created_at)) from audit.checkpoints c)::double precision
+$$;
+
+
+--
+-- Name: FUNCTION metrics_audit(now timestamp with time zone); Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON FUNCTION app.metrics_audit(now timestamp with time zone) IS 'Unsealed audit entries and the age of the oldest, the chain head and the age of the last checkpoint, for monitoring. Definer: counts audit.audit_log.';
+
+
+--
+-- Name: metrics_audit_chain(integer, timestamp with time zone); Type: FUNCTION; Schema: app; Owner: -
+--
+
+CREATE FUNCTION app.metrics_audit_chain(window_minutes integer DEFAULT 60, now timestamp with time zone DEFAULT now()) RETURNS TABLE(ok integer, checked_entries bigint, last_recorded_ok integer, last_recorded_age_seconds double precision)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_report audit.chain_report;
+begin
+  v_report := audit.verify_chain(metrics_audit_chain.now - make_interval(mins => greatest(window_minutes, 1)), 'infinity');
+  return query
+    select case when v_report.ok then 1 else 0 end, v_report.checked,
+           (select case when (e.details ->> 'ok')::boolean then 1 else 0 end from audit.audit_log e
+             where e.kind = 'event' and e.event_type = 'audit.chain.verified' order by e.occurred_at desc limit 1),
+           (select extract(epoch from metrics_audit_chain.now - max(e.occurred_at)) from audit.audit_log e
+             where e.kind = 'event' and e.event_type = 'audit.chain.verified')::double precision;
+end
+$$;
+
+
+--
+-- Name: FUNCTION metrics_audit_chain(window_minutes integer, now timestamp with time zone); Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON FUNCTION app.metrics_audit_chain(window_minutes integer, now timestamp with time zone) IS 'The audit chain verified over the last window_minutes (1 ok, 0 broken) and the last recorded verification''s outcome, for monitoring. Definer: reads the whole audit trail.';
+
+
+--
+-- Name: metrics_jobs(timestamp with time zone); Type: FUNCTION; Schema: app; Owner: -
+--
+
+CREATE FUNCTION app.metrics_jobs(now timestamp with time zone DEFAULT now()) RETURNS TABLE(job text, last_run_failed integer, failures_last_hour bigint, last_success_age_seconds double precision)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+  v_cron jsonb := '{}'::jsonb;
+begin
+  if exists (select from pg_catalog.pg_extension e where e.extname = 'pg_cron') then
+    execute format($q$
+      select coalesce(jsonb_object_agg(substr(c.jobname, 10), jsonb_build_object(
+               'last_failed', (select x.status = 'failed' from %2$s x where x.jobid = c.jobid and x.status in ('succeeded', 'failed')
+                               order by x.start_time desc limit 1),
+               'failures', (select count(*) from %2$s x where x.jobid = c.jobid and x.status = 'failed'
+                            and x.start_time > $1 - interval '1 hour'))), '{}'::jsonb)
+      from %1$s c where c.jobname like 'dwaybank:%%'$q$, 'cron.job', 'cron.job_run_details')
+      into v_cron using metrics_jobs.now;
+  end if;
+  return query
+    select j.job,
+           case when coalesce((v_cron -> j.job ->> 'last_failed')::boolean, false) or last_run.status = 'failed' then 1 else 0 end,
+           coalesce((v_cron -> j.job ->> 'failures')::bigint, 0)
+             + (select count(*) from audit.job_runs r where r.job = j.job and r.status = 'failed'
+                 and r.started_at > metrics_jobs.now - interval '1 hour'),
+           (select extract(epoch from metrics_jobs.now - max(r.finished_at)) from audit.job_runs r
+             where r.job = j.job and r.status = 'succeeded')::double precision
+      from app_private.maintenance_jobs() j
+      left join lateral (select r.status from audit.job_runs r where r.job = j.job and r.status <> 'running'
+                          order by r.started_at desc limit 1) last_run on true
+     order by j.job;
+end
+$_$;
+
+
+--
+-- Name: FUNCTION metrics_jobs(now timestamp with time zone); Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON FUNCTION app.metrics_jobs(now timestamp with time zone) IS 'Each maintenance job: last run failed (1/0), failures in the last hour (pg_cron and the job itself), seconds since its last success, for monitoring. Definer: reads audit.job_runs and cron.job_run_details.';
+
+
+--
+-- Name: metrics_kyc(timestamp with time zone); Type: FUNCTION; Schema: app; Owner: -
+--
+
+CREATE FUNCTION app.metrics_kyc(now timestamp with time zone DEFAULT now()) RETURNS TABLE(expired_awaiting_renewal bigint, renewals_open bigint, approvals_past_expiry bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select (select count(distinct r.user_id) from app.kyc_records r
+           where r.status = 'expired' and r.expires_at <= metrics_kyc.now
+             and not exists (select from app.kyc_records a where a.user_id = r.user_id and a.status = 'approved'
+                             and a.expires_at > metrics_kyc.now)),
+         (select count(*) from app.kyc_records r where r.renewal_of is not null and r.status in ('pending', 'in_review', 'requires_resubmission')),
+         (select count(*) from app.kyc_records r where r.status = 'approved' and r.expires_at <= metrics_kyc.now)
+$$;
+
+
+--
+-- Name: FUNCTION metrics_kyc(now timestamp with time zone); Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON FUNCTION app.metrics_kyc(now timestamp with time zone) IS 'KYC: customers whose verification expired without a valid one since, renewals open, approvals past expiry not yet expired, for monitoring. Definer: counts app.kyc_records (RLS forced).';
+
+
+--
+-- Name: metrics_outbox(timestamp with time zone); Type: FUNCTION; Schema: app; Owner: -
+--
+
+CREATE FUNCTION app.metrics_outbox(now timestamp with time zone DEFAULT now()) RETURNS TABLE(backlog bigint, oldest_age_seconds double precision, failing bigint, dead_last_day bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select count(*) filter (where o.dead_at is null),
+         coalesce(extract(epoch from metrics_outbox.now - min(o.created_at) filter (where o.dead_at is null)), 0)::double precision,
+         count(*) filter (where o.dead_at is null and o.last_error is not null),
+         count(*) filter (where o.dead_at > metrics_outbox.now - interval '1 day')
+    from app_private.outbox o where o.sent_at is null
+$$;
+
+
+--
+-- Name: FUNCTION metrics_outbox(now timestamp with time zone); Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON FUNCTION app.metrics_outbox(now timestamp with time zone) IS 'Undelivered SMS/e-mail messages still being tried, the age of the oldest, how many failed at least once, and how many were dead-lettered in the last day, for monitoring. Definer: counts app_private.outbox.';
 
 
 --
@@ -4007,12 +4964,15 @@ begin
   perform app_private.assert_recent_auth(true, now);
   if app_private.request_session_id() is null
      or (select s.user_id from app.user_sessions s where s.id = app_private.request_session_id()) is distinct from user_id then
-    raise exception 'You may only manage your own second factors.' using errcode = 'PT403', detail = 'FORBIDDEN', hint = 'Sign in as the account owner.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"You may only manage your own second factors.","hint":"Sign in as the account owner."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   if not exists (select from app.mfa_configs c where c.user_id = regenerate_backup_codes.user_id and c.status = 'active'
                    and c.method <> 'backup_codes') then
-    raise exception 'Backup codes need another second factor.' using errcode = 'PT409', detail = 'MFA_NOT_ENROLLED',
-      hint = 'Set up an authenticator app first.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"MFA_NOT_ENROLLED","message":"Backup codes need another second factor.","hint":"Set up an authenticator app first."}',
+      detail = '{"status":409,"headers":{}}';
   end if;
   v_codes := app_private.issue_backup_codes(user_id, now);
   perform audit.log_event('mfa.backup_codes.regenerated', user_id, jsonb_build_object('count', 10), 'warning');
@@ -4045,33 +5005,39 @@ begin
   if not exists (select from app.user_sessions s where s.id = register_kyc_document.session_id
                    and s.user_id = register_kyc_document.user_id and s.aal = 'aal2' and s.revoked_at is null
                    and s.expires_at > register_kyc_document.now) then
-    raise exception 'Uploading documents needs a session confirmed with your second factor.' using errcode = 'PT403',
-      detail = 'STEP_UP_REQUIRED', hint = 'Set up a second factor and sign in with it (or step up with POST /auth/mfa/step-up).';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"STEP_UP_REQUIRED","message":"Uploading documents needs a session confirmed with your second factor.","hint":"Set up a second factor and sign in with it (or step up with POST /auth/mfa/step-up)."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   select * into v_rec from app.kyc_records r
    where r.id = register_kyc_document.kyc_id and r.user_id = register_kyc_document.user_id for update;
   if not found then
-    raise exception 'No verification of yours has this id.' using errcode = 'PT404', detail = 'KYC_NOT_FOUND',
-      hint = 'Start a verification first (initiate_kyc_verification).';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_NOT_FOUND","message":"No verification of yours has this id.","hint":"Start a verification first (initiate_kyc_verification)."}',
+      detail = '{"status":404,"headers":{}}';
   end if;
   if v_rec.status not in ('pending', 'requires_resubmission') then
-    raise exception 'This verification takes no more documents.' using errcode = 'PT409', detail = 'KYC_INVALID_TRANSITION',
-      hint = 'Documents are uploaded while a verification is pending or needs resubmission.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_INVALID_TRANSITION","message":"This verification takes no more documents.","hint":"Documents are uploaded while a verification is pending or needs resubmission."}',
+      detail = '{"status":409,"headers":{}}';
   end if;
   if size_bytes is null or size_bytes > app.setting('kyc_max_document_bytes')::integer then
-    raise exception 'The document is too large.' using errcode = 'PT413', detail = 'PAYLOAD_TOO_LARGE',
-      hint = 'Upload at most 10 MiB.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"PAYLOAD_TOO_LARGE","message":"The document is too large.","hint":"Upload at most 10 MiB."}',
+      detail = '{"status":413,"headers":{}}';
   end if;
   if (select count(*) from app.kyc_documents d where d.kyc_record_id = v_rec.id)
        >= app.setting('kyc_max_documents_per_verification')::integer
      or (select count(*) from app.kyc_documents d where d.user_id = register_kyc_document.user_id)
        >= app.setting('kyc_max_documents_per_user')::integer then
-    raise exception 'Too many documents.' using errcode = 'PT409', detail = 'KYC_DOCUMENT_LIMIT',
-      hint = 'A verification takes at most 10 documents; contact support if you need more.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_DOCUMENT_LIMIT","message":"Too many documents.","hint":"A verification takes at most 10 documents; contact support if you need more."}',
+      detail = '{"status":409,"headers":{}}';
   end if;
   if expires_on is not null and expires_on <= now::date then
-    raise exception 'The document has expired.' using errcode = 'PT400', detail = 'KYC_DOCUMENT_EXPIRED',
-      hint = 'Upload a document that is still valid.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_DOCUMENT_EXPIRED","message":"The document has expired.","hint":"Upload a document that is still valid."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   begin
     insert into app.kyc_documents as d (kyc_record_id, user_id, document_type, issuing_country, document_number, expires_on,
@@ -4080,8 +5046,9 @@ begin
             upper(replace(btrim(document_number), ' ', '')), expires_on, mime_type, size_bytes, sha256)
     returning d.id into v_id;
   exception when check_violation or foreign_key_violation or not_null_violation then
-    raise exception 'Some document data is missing or not valid.' using errcode = 'PT400', detail = 'KYC_INVALID_DATA',
-      hint = 'Identity documents need issuing_country (ISO alpha-2), document_number and expires_on; files are PDF, JPEG or PNG.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_INVALID_DATA","message":"Some document data is missing or not valid.","hint":"Identity documents need issuing_country (ISO alpha-2), document_number and expires_on; files are PDF, JPEG or PNG."}',
+      detail = '{"status":400,"headers":{}}';
   end;
   insert into app_private.kyc_document_objects (document_id, storage_ref, key_id) values (v_id, storage_ref, key_id);
   perform app_private.refresh_kyc_risk(v_rec.id, now);
@@ -4228,15 +5195,16 @@ begin
   perform app_private.assert_own_session(user_id, session_id);
   perform app_private.assert_live_session(user_id, session_id, now);
   perform app.assert_step_up(now);
-  if new_email is null or length(new_email) > 254
-     or new_email !~ '^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:]]+\.[^@[:space:][:cntrl:]]+$' then
-    raise exception 'The e-mail address is not valid.' using errcode = 'PT400', detail = 'INVALID_EMAIL',
-      hint = 'Give an address like name@example.com.';
+  if not coalesce(app.is_email_address(new_email), false) then
+    raise sqlstate 'PGRST' using
+      message = '{"code":"INVALID_EMAIL","message":"The e-mail address is not valid.","hint":"Give an address like name@example.com."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   select * into v_user from app.users u where u.id = request_email_change.user_id for update;
   if v_user.email = new_email::extensions.citext then
-    raise exception 'This is already the account''s address.' using errcode = 'PT400', detail = 'EMAIL_UNCHANGED',
-      hint = 'Give a different address.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"EMAIL_UNCHANGED","message":"This is already the account''s address.","hint":"Give a different address."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   select count(*) into v_sent from app_private.account_tokens t
    where t.user_id = request_email_change.user_id and t.purpose = 'email_change' and t.created_at > now - interval '1 hour';
@@ -4453,8 +5421,9 @@ begin
   update app.user_sessions s set revoked_at = now, revoked_reason = 'revoked_by_user'
    where s.id = revoke_account_session.target and s.user_id = revoke_account_session.user_id and s.revoked_at is null;
   if not found then
-    raise exception 'No live session of yours has this id.' using errcode = 'PT404', detail = 'SESSION_NOT_FOUND',
-      hint = 'List your sessions with GET /auth/sessions.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"SESSION_NOT_FOUND","message":"No live session of yours has this id.","hint":"List your sessions with GET /auth/sessions."}',
+      detail = '{"status":404,"headers":{}}';
   end if;
   update app_private.account_tokens t set revoked_at = now
    where t.session_id = revoke_account_session.target and t.consumed_at is null and t.revoked_at is null;
@@ -4554,14 +5523,14 @@ COMMENT ON FUNCTION app.session_user_agent_changed(session app.user_sessions, pr
 
 CREATE FUNCTION app.session_activity_due(session app.user_sessions, presented text) RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN (((session).last_activity_at < (now() - '00:01:00'::interval)) OR app.session_user_agent_changed(session, presented));
+    RETURN ((current_setting('transaction_read_only'::text) = 'off'::text) AND (((session).last_activity_at < (now() - '00:01:00'::interval)) OR app.session_user_agent_changed(session, presented)));
 
 
 --
 -- Name: FUNCTION session_activity_due(session app.user_sessions, presented text); Type: COMMENT; Schema: app; Owner: -
 --
 
-COMMENT ON FUNCTION app.session_activity_due(session app.user_sessions, presented text) IS 'Whether app.update_session_activity would write: last use more than a minute ago, or a changed user agent.';
+COMMENT ON FUNCTION app.session_activity_due(session app.user_sessions, presented text) IS 'Whether app.update_session_activity would write: in a transaction that may write, last use more than a minute ago, or a changed user agent.';
 
 
 --
@@ -4596,8 +5565,9 @@ begin
    where u.email = set_user_role.email::extensions.citext and u.deleted_at is null
    returning u.id into v_user_id;
   if v_user_id is null then
-    raise exception 'No account has this e-mail address.' using errcode = 'PT404', detail = 'USER_NOT_FOUND',
-      hint = 'Check the address; the account must exist and not be deleted.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"USER_NOT_FOUND","message":"No account has this e-mail address.","hint":"Check the address; the account must exist and not be deleted."}',
+      detail = '{"status":404,"headers":{}}';
   end if;
   perform audit.log_event('user.role_changed', v_user_id, jsonb_build_object('role', role, 'by', session_user), 'warning');
   -- Tokens carry the role: end the sessions so the new one applies from the next sign-in.
@@ -4620,7 +5590,7 @@ COMMENT ON FUNCTION app.set_user_role(email text, role text) IS 'Grants a role (
 
 CREATE FUNCTION app.setting(name text) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN COALESCE(NULLIF(current_setting(('dwaybank.'::text || name), true), ''::text), CASE name WHEN 'audit_backdate_tolerance_seconds'::text THEN '3600'::text WHEN 'audit_retention_months'::text THEN '84'::text WHEN 'bcrypt_cost'::text THEN '12'::text WHEN 'device_cookie_days'::text THEN '180'::text WHEN 'device_cookies_per_user'::text THEN '20'::text WHEN 'email_change_hours'::text THEN '24'::text WHEN 'email_change_limit'::text THEN '5'::text WHEN 'email_verification_hours'::text THEN '24'::text WHEN 'email_verification_limit'::text THEN '3'::text WHEN 'email_verification_window_seconds'::text THEN '3600'::text WHEN 'erasure_grace_days'::text THEN '30'::text WHEN 'ip_failure_limit'::text THEN '50'::text WHEN 'ip_failure_window_minutes'::text THEN '15'::text WHEN 'kyc_match_threshold'::text THEN '80'::text WHEN 'kyc_max_document_bytes'::text THEN '10485760'::text WHEN 'kyc_max_documents_per_user'::text THEN '30'::text WHEN 'kyc_max_documents_per_verification'::text THEN '10'::text WHEN 'kyc_name_similarity'::text THEN '0.45'::text WHEN 'kyc_renewal_days'::text THEN '30'::text WHEN 'kyc_retention_years'::text THEN '5'::text WHEN 'lockout_threshold'::text THEN '5'::text WHEN 'mfa_attempt_retention_days'::text THEN '365'::text WHEN 'mfa_challenge_limit'::text THEN '5'::text WHEN 'mfa_challenge_retention_days'::text THEN '7'::text WHEN 'mfa_code_max_tries'::text THEN '5'::text WHEN 'mfa_code_minutes'::text THEN '10'::text WHEN 'mfa_login_minutes'::text THEN '5'::text WHEN 'mfa_max_attempts'::text THEN '5'::text WHEN 'mfa_window_seconds'::text THEN '900'::text WHEN 'outbox_retention_days'::text THEN '30'::text WHEN 'password_reset_address_limit'::text THEN '3'::text WHEN 'password_reset_minutes'::text THEN '30'::text WHEN 'password_reset_window_seconds'::text THEN '3600'::text WHEN 'phone_change_limit'::text THEN '5'::text WHEN 'phone_change_minutes'::text THEN '10'::text WHEN 'recovery_cancel_days'::text THEN '30'::text WHEN 'recovery_wait_hours'::text THEN '72'::text WHEN 'refresh_grace_seconds'::text THEN '10'::text WHEN 'session_absolute_hours'::text THEN '12'::text WHEN 'session_burst_limit'::text THEN '5'::text WHEN 'session_idle_minutes'::text THEN '30'::text WHEN 'session_retention_days'::text THEN '90'::text WHEN 'signup_ip_limit'::text THEN '10'::text WHEN 'signup_ip_window_minutes'::text THEN '60'::text WHEN 'step_up_minutes'::text THEN '10'::text WHEN 'suspicious_threshold'::text THEN '50'::text WHEN 'trusted_device_days'::text THEN '30'::text WHEN 'trusted_proxy_hops'::text THEN '0'::text WHEN 'webauthn_challenge_minutes'::text THEN '5'::text ELSE NULL::text END);
+    RETURN COALESCE(NULLIF(current_setting(('dwaybank.'::text || name), true), ''::text), CASE name WHEN 'audit_backdate_tolerance_seconds'::text THEN '3600'::text WHEN 'audit_retention_months'::text THEN '84'::text WHEN 'bcrypt_cost'::text THEN '12'::text WHEN 'device_cookie_days'::text THEN '180'::text WHEN 'device_cookies_per_user'::text THEN '20'::text WHEN 'email_change_hours'::text THEN '24'::text WHEN 'email_change_limit'::text THEN '5'::text WHEN 'email_verification_hours'::text THEN '24'::text WHEN 'email_verification_limit'::text THEN '3'::text WHEN 'email_verification_window_seconds'::text THEN '3600'::text WHEN 'erasure_grace_days'::text THEN '30'::text WHEN 'ip_failure_limit'::text THEN '50'::text WHEN 'ip_failure_window_minutes'::text THEN '15'::text WHEN 'kyc_match_threshold'::text THEN '80'::text WHEN 'kyc_max_document_bytes'::text THEN '10485760'::text WHEN 'kyc_max_documents_per_user'::text THEN '30'::text WHEN 'kyc_max_documents_per_verification'::text THEN '10'::text WHEN 'kyc_name_similarity'::text THEN '0.45'::text WHEN 'kyc_renewal_days'::text THEN '30'::text WHEN 'kyc_retention_years'::text THEN '5'::text WHEN 'lockout_threshold'::text THEN '5'::text WHEN 'mfa_attempt_retention_days'::text THEN '365'::text WHEN 'mfa_challenge_limit'::text THEN '5'::text WHEN 'mfa_challenge_retention_days'::text THEN '7'::text WHEN 'mfa_code_max_tries'::text THEN '5'::text WHEN 'mfa_code_minutes'::text THEN '10'::text WHEN 'mfa_login_minutes'::text THEN '5'::text WHEN 'mfa_max_attempts'::text THEN '5'::text WHEN 'mfa_window_seconds'::text THEN '900'::text WHEN 'outbox_max_attempts'::text THEN '8'::text WHEN 'outbox_retention_days'::text THEN '30'::text WHEN 'outbox_retry_base_seconds'::text THEN '5'::text WHEN 'password_reset_address_limit'::text THEN '3'::text WHEN 'password_reset_minutes'::text THEN '30'::text WHEN 'password_reset_window_seconds'::text THEN '3600'::text WHEN 'phone_change_limit'::text THEN '5'::text WHEN 'phone_change_minutes'::text THEN '10'::text WHEN 'recovery_cancel_days'::text THEN '30'::text WHEN 'recovery_wait_hours'::text THEN '72'::text WHEN 'refresh_grace_seconds'::text THEN '10'::text WHEN 'session_absolute_hours'::text THEN '12'::text WHEN 'session_burst_limit'::text THEN '5'::text WHEN 'session_idle_minutes'::text THEN '30'::text WHEN 'session_retention_days'::text THEN '90'::text WHEN 'signup_ip_limit'::text THEN '10'::text WHEN 'signup_ip_window_minutes'::text THEN '60'::text WHEN 'step_up_minutes'::text THEN '10'::text WHEN 'suspicious_threshold'::text THEN '50'::text WHEN 'trusted_device_days'::text THEN '30'::text WHEN 'trusted_proxy_hops'::text THEN '0'::text WHEN 'webauthn_challenge_minutes'::text THEN '5'::text ELSE NULL::text END);
 
 
 --
@@ -4637,7 +5607,7 @@ COMMENT ON FUNCTION app.setting(name text) IS 'A dwaybank.* setting: the databas
 CREATE FUNCTION app.signup(email text, password text, phone text DEFAULT NULL::text, country_code text DEFAULT NULL::text, first_name text DEFAULT NULL::text, last_name text DEFAULT NULL::text, referral_code text DEFAULT NULL::text, ip inet DEFAULT NULL::inet, user_agent text DEFAULT NULL::text) RETURNS uuid
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'extensions', 'pg_temp'
-    AS $_$
+    AS $$
 declare
   v_user_id uuid;
   v_referrer uuid;
@@ -4647,17 +5617,18 @@ declare
 begin
   perform app.set_request_context(null, null, ip, user_agent);
   perform app.assert_password_policy(password);
-  if signup.email is null or length(signup.email) > 254
-     or signup.email !~ '^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:]]+\.[^@[:space:][:cntrl:]]+$' then
-    raise exception 'The e-mail address is not valid.' using errcode = 'PT400', detail = 'INVALID_EMAIL',
-      hint = 'Give an address like name@example.com.';
+  if not coalesce(app.is_email_address(signup.email), false) then
+    raise sqlstate 'PGRST' using
+      message = '{"code":"INVALID_EMAIL","message":"The e-mail address is not valid.","hint":"Give an address like name@example.com."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   if signup.referral_code is not null then
     select u.id into v_referrer from app.users u
      where u.referral_code = upper(signup.referral_code) and u.deleted_at is null;
     if v_referrer is null then
-      raise exception 'The referral code is not known.' using errcode = 'PT400', detail = 'INVALID_REFERRAL_CODE',
-        hint = 'Check the code, or sign up without one.';
+      raise sqlstate 'PGRST' using
+        message = '{"code":"INVALID_REFERRAL_CODE","message":"The referral code is not known.","hint":"Check the code, or sign up without one."}',
+        detail = '{"status":400,"headers":{}}';
     end if;
   end if;
 
@@ -4678,8 +5649,9 @@ begin
     when sqlstate 'DWB01' then
       v_user_id := null;
     when check_violation or foreign_key_violation or string_data_right_truncation or not_null_violation then
-      raise exception 'A profile field is not valid.' using errcode = 'PT400', detail = 'INVALID_PROFILE',
-        hint = 'Phone numbers are E.164 (+4915112345678), countries ISO 3166-1 alpha-2 (DE), names 1 to 100 characters.';
+      raise sqlstate 'PGRST' using
+        message = '{"code":"INVALID_PROFILE","message":"A profile field is not valid.","hint":"Phone numbers are E.164 (+4915112345678), countries ISO 3166-1 alpha-2 (DE), names 1 to 100 characters."}',
+        detail = '{"status":400,"headers":{}}';
   end;
 
   -- Valid: now it costs a bcrypt hash, so it counts against the client's sign-up limit.
@@ -4703,7 +5675,7 @@ begin
   perform audit.log_event('auth.signup', v_user_id, jsonb_build_object('referred', v_referrer is not null));
   return v_user_id;
 end
-$_$;
+$$;
 
 
 --
@@ -4770,8 +5742,9 @@ CREATE FUNCTION app.tg__read_only_view() RETURNS trigger
     SET search_path TO ''
     AS $$
 begin
-  raise exception 'This view is read-only.' using errcode = '42501', detail = 'READ_ONLY_VIEW',
-    hint = 'Use the functions of the API to change data.';
+  raise sqlstate 'PGRST' using
+    message = '{"code":"READ_ONLY_VIEW","message":"This view is read-only.","hint":"Use the functions of the API to change data."}',
+    detail = '{"status":403,"headers":{}}';
 end
 $$;
 
@@ -4810,22 +5783,25 @@ CREATE FUNCTION app.tg_kyc_records__transition() RETURNS trigger
 begin
   if tg_op = 'INSERT' then
     if new.status <> 'pending' then
-      raise exception 'A verification starts as pending.' using errcode = 'PT409', detail = 'KYC_INVALID_TRANSITION',
-        hint = 'Start a verification with initiate_kyc_verification.';
+      raise sqlstate 'PGRST' using
+        message = '{"code":"KYC_INVALID_TRANSITION","message":"A verification starts as pending.","hint":"Start a verification with initiate_kyc_verification."}',
+        detail = '{"status":409,"headers":{}}';
     end if;
     return new;
   end if;
   if new.user_id <> old.user_id or new.level <> old.level or new.created_at <> old.created_at then
-    raise exception 'The owner, level and creation time of a verification never change.' using errcode = 'PT409',
-      detail = 'KYC_INVALID_TRANSITION', hint = 'Start a new verification instead.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"KYC_INVALID_TRANSITION","message":"The owner, level and creation time of a verification never change.","hint":"Start a new verification instead."}',
+      detail = '{"status":409,"headers":{}}';
   end if;
   if new.status <> old.status and not (
        (old.status = 'pending' and new.status in ('in_review', 'rejected', 'requires_resubmission', 'expired'))
     or (old.status = 'in_review' and new.status in ('approved', 'rejected', 'requires_resubmission'))
     or (old.status = 'requires_resubmission' and new.status in ('pending', 'in_review', 'rejected', 'expired'))
     or (old.status = 'approved' and new.status = 'expired')) then
-    raise exception 'A verification cannot go from % to %.', old.status, new.status using errcode = 'PT409',
-      detail = 'KYC_INVALID_TRANSITION', hint = 'Approved verifications can only expire; rejected and expired ones are final.';
+    raise sqlstate 'PGRST' using
+      message = json_build_object('code', 'KYC_INVALID_TRANSITION', 'message', format('A verification cannot go from %s to %s.', old.status, new.status), 'hint', 'Approved verifications can only expire; rejected and expired ones are final.')::text,
+      detail = '{"status":409,"headers":{}}';
   end if;
   return new;
 end
@@ -5116,6 +6092,37 @@ $$;
 
 
 --
+-- Name: assert_backoffice_staff(text); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.assert_backoffice_staff(reason text) RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  if app.caller_role() not in ('compliance_officer', 'admin') or app.current_user_id() is null then
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"Only staff may look up customers.","hint":"Ask a compliance officer or an admin."}',
+      detail = '{"status":403,"headers":{}}';
+  end if;
+  if reason is null or length(btrim(reason)) not between 5 and 500 then
+    raise sqlstate 'PGRST' using
+      message = '{"code":"STAFF_REASON_REQUIRED","message":"Say why you need this customer''s data.","hint":"Give a reason of 5 to 500 characters, such as a case or ticket number; it goes into the audit trail."}',
+      detail = '{"status":400,"headers":{}}';
+  end if;
+  return app.current_user_id();
+end
+$$;
+
+
+--
+-- Name: FUNCTION assert_backoffice_staff(reason text); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.assert_backoffice_staff(reason text) IS 'Raises FORBIDDEN unless the caller is staff, STAFF_REASON_REQUIRED unless the reason has 5 to 500 characters; returns the staff member''s id.';
+
+
+--
 -- Name: assert_email_verified(uuid, text); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -5125,8 +6132,9 @@ CREATE FUNCTION app_private.assert_email_verified(user_id uuid, action text) RET
     AS $$
 begin
   if not exists (select from app.users u where u.id = assert_email_verified.user_id and u.email_verified_at is not null) then
-    raise exception 'Verify your e-mail address first.' using errcode = 'PT403', detail = 'EMAIL_NOT_VERIFIED',
-      hint = format('Open the link in the verification e-mail (or request a new one: POST /auth/email/resend), then %s.', action);
+    raise sqlstate 'PGRST' using
+      message = json_build_object('code', 'EMAIL_NOT_VERIFIED', 'message', 'Verify your e-mail address first.', 'hint', format('Open the link in the verification e-mail (or request a new one: POST /auth/email/resend), then %s.', action))::text,
+      detail = '{"status":403,"headers":{}}';
   end if;
 end
 $$;
@@ -5142,7 +6150,9 @@ CREATE FUNCTION app_private.assert_kyc_writable() RETURNS void
     AS $$
 begin
   if pg_catalog.current_setting('transaction_read_only') = 'on' then
-    raise exception 'This call changes data.' using errcode = 'PT405', detail = 'METHOD_NOT_ALLOWED', hint = 'Use POST.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"METHOD_NOT_ALLOWED","message":"This call changes data.","hint":"Use POST."}',
+      detail = '{"status":405,"headers":{}}';
   end if;
 end
 $$;
@@ -5160,8 +6170,9 @@ begin
   if not exists (select from app.user_sessions s
                   where s.id = assert_live_session.session_id and s.user_id = assert_live_session.user_id
                     and s.revoked_at is null and s.expires_at > now and s.idle_expires_at > now) then
-    raise exception 'The session of this token has ended.' using errcode = 'PT401', detail = 'SESSION_ENDED',
-      hint = 'Sign in again.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"SESSION_ENDED","message":"The session of this token has ended.","hint":"Sign in again."}',
+      detail = '{"status":401,"headers":{"WWW-Authenticate":"Bearer error=\"invalid_token\""}}';
   end if;
 end
 $$;
@@ -5182,8 +6193,9 @@ begin
   v_session_user := app_private.assert_recent_auth(
     exists (select from app.mfa_configs c where c.user_id = assert_may_manage_mfa.user_id and c.status = 'active'), now);
   if v_session_user is distinct from user_id then
-    raise exception 'You may only manage your own second factors.' using errcode = 'PT403', detail = 'FORBIDDEN',
-      hint = 'Sign in as the account owner.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"You may only manage your own second factors.","hint":"Sign in as the account owner."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
 end
 $$;
@@ -5199,7 +6211,9 @@ CREATE FUNCTION app_private.assert_own_session(user_id uuid, session_id uuid) RE
     AS $$
 begin
   if session_id is null or (select s.user_id from app.user_sessions s where s.id = assert_own_session.session_id) is distinct from user_id then
-    raise exception 'You may only change your own account.' using errcode = 'PT403', detail = 'FORBIDDEN', hint = 'Sign in as the account owner.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"You may only change your own account.","hint":"Sign in as the account owner."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
 end
 $$;
@@ -5219,13 +6233,15 @@ begin
   now := app.clock(now);  -- API roles cannot move the step-up clock
   select * into v_session from app.user_sessions s where s.id = app_private.request_session_id();
   if not found or v_session.revoked_at is not null or v_session.expires_at <= now or v_session.idle_expires_at <= now then
-    raise exception 'The session of this token has ended.' using errcode = 'PT401', detail = 'SESSION_ENDED',
-      hint = 'Sign in again.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"SESSION_ENDED","message":"The session of this token has ended.","hint":"Sign in again."}',
+      detail = '{"status":401,"headers":{"WWW-Authenticate":"Bearer error=\"invalid_token\""}}';
   end if;
   if v_session.auth_time < now - make_interval(mins => app.setting('step_up_minutes')::integer)
      or (require_aal2 and v_session.aal <> 'aal2') then
-    raise exception 'This action needs a recent sign-in with your second factor.' using errcode = 'PT403', detail = 'STEP_UP_REQUIRED',
-      hint = 'Confirm with a code (POST /auth/mfa/step-up), or sign in again, then retry within 10 minutes.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"STEP_UP_REQUIRED","message":"This action needs a recent sign-in with your second factor.","hint":"Confirm with a code (POST /auth/mfa/step-up), or sign in again, then retry within 10 minutes."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   return v_session.user_id;
 end
@@ -5242,12 +6258,14 @@ CREATE FUNCTION app_private.assert_recovery_staff() RETURNS uuid
     AS $$
 begin
   if app.caller_role() not in ('compliance_officer', 'admin') or app.current_user_id() is null then
-    raise exception 'Only compliance officers and admins handle account recoveries.' using errcode = 'PT403', detail = 'FORBIDDEN',
-      hint = 'Ask a staff member.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"Only compliance officers and admins handle account recoveries.","hint":"Ask a staff member."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   if app.current_aal() <> 'aal2' then
-    raise exception 'This action needs a recent sign-in with your second factor.' using errcode = 'PT403', detail = 'STEP_UP_REQUIRED',
-      hint = 'Sign in with your second factor (or POST /auth/mfa/step-up), then retry.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"STEP_UP_REQUIRED","message":"This action needs a recent sign-in with your second factor.","hint":"Sign in with your second factor (or POST /auth/mfa/step-up), then retry."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   return app.current_user_id();
 end
@@ -5264,7 +6282,9 @@ CREATE FUNCTION app_private.assert_staff() RETURNS void
     AS $$
 begin
   if app.caller_role() not in ('compliance_officer', 'admin') then
-    raise exception 'Reports are for staff.' using errcode = 'PT403', detail = 'FORBIDDEN', hint = 'Ask a compliance officer or an admin.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"FORBIDDEN","message":"Reports are for staff.","hint":"Ask a compliance officer or an admin."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
 end
 $$;
@@ -5408,8 +6428,9 @@ begin
    where r.id = close_recovery.recovery_id and r.status in ('pending', 'approved')
   returning * into v_recovery;
   if not found then
-    raise exception 'This recovery is not open.' using errcode = 'PT409', detail = 'RECOVERY_NOT_PENDING',
-      hint = 'It was already completed, cancelled or rejected.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"RECOVERY_NOT_PENDING","message":"This recovery is not open.","hint":"It was already completed, cancelled or rejected."}',
+      detail = '{"status":409,"headers":{}}';
   end if;
   update app_private.account_tokens t set revoked_at = now
    where t.user_id = v_recovery.user_id and t.purpose = 'recovery_cancel' and t.consumed_at is null and t.revoked_at is null;
@@ -5469,16 +6490,20 @@ declare
 begin
   select * into v_recovery from app.account_recoveries r where r.id = complete_recovery.recovery_id for update;
   if not found then
-    raise exception 'No account recovery has this id.' using errcode = 'PT404', detail = 'RECOVERY_NOT_FOUND', hint = 'Check the id.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"RECOVERY_NOT_FOUND","message":"No account recovery has this id.","hint":"Check the id."}',
+      detail = '{"status":404,"headers":{}}';
   end if;
   if v_recovery.status <> 'approved' or v_recovery.second_approved_at is null then
-    raise exception 'This recovery has not been approved by two staff members.' using errcode = 'PT409', detail = 'RECOVERY_NOT_APPROVED',
-      hint = 'Two different staff members must approve it first.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"RECOVERY_NOT_APPROVED","message":"This recovery has not been approved by two staff members.","hint":"Two different staff members must approve it first."}',
+      detail = '{"status":409,"headers":{}}';
   end if;
   -- not_before is set by the second approval (approval + the waiting period).
   if v_recovery.not_before > now then
-    raise exception 'The waiting period of this recovery has not ended.' using errcode = 'PT409', detail = 'RECOVERY_WAITING',
-      hint = format('Complete it after %s.', v_recovery.not_before);
+    raise sqlstate 'PGRST' using
+      message = json_build_object('code', 'RECOVERY_WAITING', 'message', 'The waiting period of this recovery has not ended.', 'hint', format('Complete it after %s.', v_recovery.not_before))::text,
+      detail = '{"status":409,"headers":{}}';
   end if;
   -- Secrets, backup codes, challenges and passkeys go with their factor (on delete cascade).
   delete from app.mfa_configs c where c.user_id = v_recovery.user_id;
@@ -5655,8 +6680,9 @@ declare
   v_expires timestamptz := now + make_interval(mins => app.setting('mfa_code_minutes')::integer);
 begin
   if code !~ '^[0-9]{6}$' or sealed is null or length(sealed) > 2048 then
-    raise exception 'The code must be 6 digits and sealed.' using errcode = 'PT400', detail = 'INVALID_INPUT',
-      hint = 'The gateway generates and seals the code.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"INVALID_INPUT","message":"The code must be 6 digits and sealed.","hint":"The gateway generates and seals the code."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('mfa_challenge:' || (config).user_id::text, 0));
   select count(*), min(c.created_at) into v_sent, v_oldest from app_private.mfa_challenges c
@@ -5742,15 +6768,17 @@ begin
    where c.user_id = disable_mfa_method.user_id and c.method = disable_mfa_method.method
    for update;
   if not found then
-    raise exception 'This second factor is not set up.' using errcode = 'PT404', detail = 'MFA_METHOD_NOT_FOUND',
-      hint = 'List the factors with /rpc/get_user_mfa_methods.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"MFA_METHOD_NOT_FOUND","message":"This second factor is not set up.","hint":"List the factors with /rpc/get_user_mfa_methods."}',
+      detail = '{"status":404,"headers":{}}';
   end if;
   select count(*) into v_others from app.mfa_configs c
    where c.user_id = disable_mfa_method.user_id and c.status = 'active' and c.id <> v_config.id and c.method <> 'backup_codes';
   if v_config.status = 'active' and v_config.method <> 'backup_codes' and v_others = 0
      and app.mfa_policy_required(disable_mfa_method.user_id) then
-    raise exception 'The account''s policy requires a second factor; this is the last one.' using errcode = 'PT409',
-      detail = 'MFA_REQUIRED_BY_POLICY', hint = 'Set up another factor first, then remove this one.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"MFA_REQUIRED_BY_POLICY","message":"The account''s policy requires a second factor; this is the last one.","hint":"Set up another factor first, then remove this one."}',
+      detail = '{"status":409,"headers":{}}';
   end if;
   delete from app.mfa_configs c where c.id = v_config.id;
   -- Backup codes only back up another factor: they go with the last one.
@@ -6118,8 +7146,9 @@ CREATE FUNCTION app_private.kyc_precondition(user_id uuid) RETURNS void
     AS $$
 begin
   if not exists (select from app.users u where u.id = kyc_precondition.user_id and u.status = 'active' and u.deleted_at is null) then
-    raise exception 'Only an active account can be verified.' using errcode = 'PT403', detail = 'ACCOUNT_NOT_ACTIVE',
-      hint = 'Contact support if your account is suspended.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"ACCOUNT_NOT_ACTIVE","message":"Only an active account can be verified.","hint":"Contact support if your account is suspended."}',
+      detail = '{"status":403,"headers":{}}';
   end if;
   perform app_private.assert_email_verified(user_id, 'start the verification of your identity');
 end
@@ -6386,8 +7415,9 @@ begin
   select * into v_cred from app.webauthn_credentials w
    where w.id = remove_passkey.passkey_id and w.user_id = remove_passkey.user_id for update;
   if not found then
-    raise exception 'No passkey of yours has this id.' using errcode = 'PT404', detail = 'PASSKEY_NOT_FOUND',
-      hint = 'List them with /rpc/my_passkeys.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"PASSKEY_NOT_FOUND","message":"No passkey of yours has this id.","hint":"List them with /rpc/my_passkeys."}',
+      detail = '{"status":404,"headers":{}}';
   end if;
   if (select count(*) from app.webauthn_credentials w where w.config_id = v_cred.config_id) = 1 then
     perform app_private.disable_mfa_method(user_id, 'webauthn', now);
@@ -6416,8 +7446,9 @@ begin
   update app.users u set status = 'deleted', deleted_at = now
    where u.id = request_account_deletion.user_id and u.deleted_at is null;
   if not found then
-    raise exception 'This account is already deleted.' using errcode = 'PT409', detail = 'ACCOUNT_DELETED',
-      hint = 'The account will be erased at the end of its grace period.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"ACCOUNT_DELETED","message":"This account is already deleted.","hint":"The account will be erased at the end of its grace period."}',
+      detail = '{"status":409,"headers":{}}';
   end if;
   update app.user_sessions s set revoked_at = now, revoked_reason = 'account_deleted'
    where s.user_id = request_account_deletion.user_id and s.revoked_at is null;
@@ -6560,8 +7591,9 @@ declare
   v_error text;
 begin
   if not exists (select from app_private.maintenance_jobs() j where j.job = run_job.job) then
-    raise exception 'There is no maintenance job with this name.' using errcode = 'PT400', detail = 'UNKNOWN_JOB',
-      hint = 'Jobs: seal, checkpoint, partitions, sessions, kyc_expiry, reports, retention, erasure, recoveries.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"UNKNOWN_JOB","message":"There is no maintenance job with this name.","hint":"Jobs: seal, checkpoint, partitions, sessions, kyc_expiry, reports, retention, erasure, recoveries."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   insert into audit.job_runs (job, run_by) values (run_job.job, app.caller_role()) returning id into v_run;
   begin
@@ -6735,8 +7767,9 @@ declare
   v_expires timestamptz := now + make_interval(mins => app.setting('webauthn_challenge_minutes')::integer);
 begin
   if challenge is null or challenge !~ '^[A-Za-z0-9_-]{22,128}$' then
-    raise exception 'The challenge is not valid.' using errcode = 'PT400', detail = 'INVALID_INPUT',
-      hint = 'The gateway generates the challenge.';
+    raise sqlstate 'PGRST' using
+      message = '{"code":"INVALID_INPUT","message":"The challenge is not valid.","hint":"The gateway generates the challenge."}',
+      detail = '{"status":400,"headers":{}}';
   end if;
   delete from app_private.webauthn_challenges c where c.expires_at < now - interval '1 day';
   insert into app_private.webauthn_challenges (challenge_hash, purpose, user_id, login_id, session_id, created_at, expires_at)
@@ -6849,8 +7882,8 @@ CREATE FUNCTION app_private.tg_outbox__forget_token() RETURNS trigger
     SET search_path TO ''
     AS $$
 begin
-  if new.payload ? 'token' and (new.sent_at is not null or (new.attempts >= 10 and new.attempts = old.attempts)) then
-    new.payload := new.payload - 'token';
+  if new.sent_at is not null or new.dead_at is not null then
+    new.payload := new.payload - array['sealed', 'token', 'cancel_token'];
   end if;
   return new;
 end
@@ -7502,8 +8535,9 @@ begin
       return new;
     end if;
   end if;
-  raise exception 'The audit log is append-only.' using errcode = 'PT403', detail = 'AUDIT_APPEND_ONLY',
-    hint = 'Entries are never changed or removed; retention drops whole partitions (audit.drop_expired_partitions).';
+  raise sqlstate 'PGRST' using
+    message = '{"code":"AUDIT_APPEND_ONLY","message":"The audit log is append-only.","hint":"Entries are never changed or removed; the retention job drops whole partitions."}',
+    detail = '{"status":403,"headers":{}}';
 end
 $$;
 
@@ -7524,8 +8558,9 @@ CREATE FUNCTION audit.tg_audit_log__no_truncate() RETURNS trigger
     SET search_path TO ''
     AS $$
 begin
-  raise exception 'The audit log cannot be truncated.' using errcode = 'PT403', detail = 'AUDIT_APPEND_ONLY',
-    hint = 'Retention drops whole partitions past their retention (audit.drop_expired_partitions).';
+  raise sqlstate 'PGRST' using
+    message = '{"code":"AUDIT_APPEND_ONLY","message":"The audit log cannot be truncated.","hint":"The retention job drops whole partitions past their retention."}',
+    detail = '{"status":403,"headers":{}}';
 end
 $$;
 
@@ -7786,64 +8821,6 @@ COMMENT ON VIEW api.kyc_checks IS 'Compliance officers: screening checks with th
 
 
 --
--- Name: kyc_documents; Type: TABLE; Schema: app; Owner: -
---
-
-CREATE TABLE app.kyc_documents (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    kyc_record_id uuid NOT NULL,
-    user_id uuid NOT NULL,
-    document_type text NOT NULL,
-    issuing_country text,
-    document_number text,
-    expires_on date,
-    status text DEFAULT 'uploaded'::text NOT NULL,
-    quality_score integer,
-    quality_notes text,
-    reviewed_by uuid,
-    reviewed_at timestamp with time zone,
-    mime_type text NOT NULL,
-    size_bytes integer NOT NULL,
-    sha256 bytea NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT kyc_documents_document_number_chk CHECK ((document_number ~ '^[A-Z0-9][A-Z0-9-]{3,29}$'::text)),
-    CONSTRAINT kyc_documents_document_type_chk CHECK ((document_type = ANY (ARRAY['passport'::text, 'id_card'::text, 'driving_licence'::text, 'proof_of_address'::text, 'selfie'::text]))),
-    CONSTRAINT kyc_documents_identity_chk CHECK (((document_type <> ALL (ARRAY['passport'::text, 'id_card'::text, 'driving_licence'::text])) OR ((issuing_country IS NOT NULL) AND (document_number IS NOT NULL) AND (expires_on IS NOT NULL)))),
-    CONSTRAINT kyc_documents_mime_type_chk CHECK ((mime_type = ANY (ARRAY['application/pdf'::text, 'image/jpeg'::text, 'image/png'::text]))),
-    CONSTRAINT kyc_documents_not_own_reviewer_chk CHECK ((reviewed_by IS DISTINCT FROM user_id)),
-    CONSTRAINT kyc_documents_quality_notes_chk CHECK ((length(quality_notes) <= 1000)),
-    CONSTRAINT kyc_documents_quality_score_chk CHECK (((quality_score >= 0) AND (quality_score <= 100))),
-    CONSTRAINT kyc_documents_sha256_chk CHECK ((length(sha256) = 32)),
-    CONSTRAINT kyc_documents_size_bytes_chk CHECK (((size_bytes >= 1) AND (size_bytes <= 52428800))),
-    CONSTRAINT kyc_documents_status_chk CHECK ((status = ANY (ARRAY['uploaded'::text, 'accepted'::text, 'rejected'::text, 'integrity_failed'::text])))
-);
-
-ALTER TABLE ONLY app.kyc_documents FORCE ROW LEVEL SECURITY;
-
-
---
--- Name: TABLE kyc_documents; Type: COMMENT; Schema: app; Owner: -
---
-
-COMMENT ON TABLE app.kyc_documents IS 'Metadata of an uploaded document. The file is AES-256-GCM-encrypted by the gateway in its store; its location is in app_private.kyc_document_objects.';
-
-
---
--- Name: COLUMN kyc_documents.mime_type; Type: COMMENT; Schema: app; Owner: -
---
-
-COMMENT ON COLUMN app.kyc_documents.mime_type IS 'From the file''s magic bytes (PDF, JPEG, PNG), never from its name.';
-
-
---
--- Name: COLUMN kyc_documents.sha256; Type: COMMENT; Schema: app; Owner: -
---
-
-COMMENT ON COLUMN app.kyc_documents.sha256 IS 'SHA-256 of the file as uploaded; the gateway verifies it on every read.';
-
-
---
 -- Name: kyc_documents; Type: VIEW; Schema: api; Owner: -
 --
 
@@ -7871,193 +8848,6 @@ CREATE VIEW api.kyc_documents WITH (security_invoker='true') AS
 --
 
 COMMENT ON VIEW api.kyc_documents IS 'Compliance officers: document metadata and assessments (files through GET /kyc/documents/{id}).';
-
-
---
--- Name: kyc_records; Type: TABLE; Schema: app; Owner: -
---
-
-CREATE TABLE app.kyc_records (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    user_id uuid NOT NULL,
-    level text NOT NULL,
-    status text DEFAULT 'pending'::text NOT NULL,
-    legal_first_name text NOT NULL,
-    legal_last_name text NOT NULL,
-    date_of_birth date NOT NULL,
-    nationality text NOT NULL,
-    address_line1 text NOT NULL,
-    address_line2 text,
-    city text NOT NULL,
-    postal_code text NOT NULL,
-    residence_country text NOT NULL,
-    id_document_type text NOT NULL,
-    id_document_number text NOT NULL,
-    risk_score integer,
-    risk_level text,
-    risk_factors jsonb DEFAULT '[]'::jsonb NOT NULL,
-    risk_assessed_at timestamp with time zone,
-    first_approver_id uuid,
-    first_approved_at timestamp with time zone,
-    reviewer_id uuid,
-    automated_decision boolean DEFAULT false NOT NULL,
-    decision_reason text,
-    decided_at timestamp with time zone,
-    expires_at timestamp with time zone,
-    renewal_of uuid,
-    renewal_requested_at timestamp with time zone,
-    submitted_at timestamp with time zone,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT kyc_records_address_line1_chk CHECK ((((length(address_line1) >= 1) AND (length(address_line1) <= 200)) AND (address_line1 !~ '[[:cntrl:]]'::text))),
-    CONSTRAINT kyc_records_address_line2_chk CHECK ((((length(address_line2) >= 1) AND (length(address_line2) <= 200)) AND (address_line2 !~ '[[:cntrl:]]'::text))),
-    CONSTRAINT kyc_records_approved_chk CHECK (((status <> 'approved'::text) OR ((decided_at IS NOT NULL) AND (expires_at > decided_at) AND (risk_level IS NOT NULL) AND ((reviewer_id IS NOT NULL) OR automated_decision)))),
-    CONSTRAINT kyc_records_city_chk CHECK ((((length(city) >= 1) AND (length(city) <= 100)) AND (city !~ '[[:cntrl:]]'::text))),
-    CONSTRAINT kyc_records_date_of_birth_chk CHECK (((date_of_birth >= '1900-01-01'::date) AND (date_of_birth <= '2100-01-01'::date))),
-    CONSTRAINT kyc_records_decided_chk CHECK (((status <> ALL (ARRAY['approved'::text, 'rejected'::text, 'requires_resubmission'::text])) OR (decided_at IS NOT NULL))),
-    CONSTRAINT kyc_records_decision_reason_chk CHECK (((length(decision_reason) >= 1) AND (length(decision_reason) <= 1000))),
-    CONSTRAINT kyc_records_first_approval_chk CHECK (((first_approver_id IS NULL) = (first_approved_at IS NULL))),
-    CONSTRAINT kyc_records_four_eyes_chk CHECK (((first_approver_id IS NULL) OR (reviewer_id IS DISTINCT FROM first_approver_id))),
-    CONSTRAINT kyc_records_id_document_number_chk CHECK ((id_document_number ~ '^[A-Z0-9][A-Z0-9-]{3,29}$'::text)),
-    CONSTRAINT kyc_records_id_document_type_chk CHECK ((id_document_type = ANY (ARRAY['passport'::text, 'id_card'::text, 'driving_licence'::text]))),
-    CONSTRAINT kyc_records_legal_first_name_chk CHECK ((((length(legal_first_name) >= 1) AND (length(legal_first_name) <= 100)) AND (legal_first_name !~ '[[:cntrl:][:digit:]@<>{}]'::text))),
-    CONSTRAINT kyc_records_legal_last_name_chk CHECK ((((length(legal_last_name) >= 1) AND (length(legal_last_name) <= 100)) AND (legal_last_name !~ '[[:cntrl:][:digit:]@<>{}]'::text))),
-    CONSTRAINT kyc_records_level_chk CHECK ((level = ANY (ARRAY['basic'::text, 'standard'::text, 'enhanced'::text]))),
-    CONSTRAINT kyc_records_not_own_reviewer_chk CHECK (((reviewer_id IS DISTINCT FROM user_id) AND (first_approver_id IS DISTINCT FROM user_id))),
-    CONSTRAINT kyc_records_postal_code_chk CHECK ((postal_code ~ '^[A-Za-z0-9][A-Za-z0-9 -]{0,10}[A-Za-z0-9]$'::text)),
-    CONSTRAINT kyc_records_risk_level_chk CHECK ((risk_level = ANY (ARRAY['low'::text, 'medium'::text, 'high'::text, 'critical'::text]))),
-    CONSTRAINT kyc_records_risk_score_chk CHECK (((risk_score >= 0) AND (risk_score <= 100))),
-    CONSTRAINT kyc_records_status_chk CHECK ((status = ANY (ARRAY['pending'::text, 'in_review'::text, 'approved'::text, 'rejected'::text, 'requires_resubmission'::text, 'expired'::text])))
-);
-
-ALTER TABLE ONLY app.kyc_records FORCE ROW LEVEL SECURITY;
-
-
---
--- Name: TABLE kyc_records; Type: COMMENT; Schema: app; Owner: -
---
-
-COMMENT ON TABLE app.kyc_records IS 'One identity verification per row. Status changes follow app.tg_kyc_records__transition; a customer has at most one in progress and one approved.';
-
-
---
--- Name: COLUMN kyc_records.risk_factors; Type: COMMENT; Schema: app; Owner: -
---
-
-COMMENT ON COLUMN app.kyc_records.risk_factors IS 'The factors behind risk_score: [{factor, points, ...}], see app.kyc_risk.';
-
-
---
--- Name: COLUMN kyc_records.first_approver_id; Type: COMMENT; Schema: app; Owner: -
---
-
-COMMENT ON COLUMN app.kyc_records.first_approver_id IS 'High/critical risk: the first officer''s approval, awaiting a second, different officer.';
-
-
---
--- Name: kyc_review_queue; Type: VIEW; Schema: api; Owner: -
---
-
-CREATE VIEW api.kyc_review_queue WITH (security_invoker='true') AS
- SELECT r.id,
-    r.user_id,
-    r.level,
-    r.status,
-    r.risk_score,
-    r.risk_level,
-    r.risk_factors,
-    r.legal_first_name,
-    r.legal_last_name,
-    r.date_of_birth,
-    r.nationality,
-    r.residence_country,
-    ( SELECT count(*) AS count
-           FROM app.kyc_compliance_checks c
-          WHERE ((c.kyc_record_id = r.id) AND (c.status = 'potential_match'::text))) AS open_checks,
-    ( SELECT count(*) AS count
-           FROM app.kyc_documents d
-          WHERE (d.kyc_record_id = r.id)) AS documents,
-    r.first_approver_id,
-    (r.first_approver_id IS NOT NULL) AS awaiting_second_approval,
-    COALESCE(r.submitted_at, r.created_at) AS waiting_since
-   FROM ( SELECT w.id,
-            w.user_id,
-            w.level,
-            w.status,
-            w.legal_first_name,
-            w.legal_last_name,
-            w.date_of_birth,
-            w.nationality,
-            w.address_line1,
-            w.address_line2,
-            w.city,
-            w.postal_code,
-            w.residence_country,
-            w.id_document_type,
-            w.id_document_number,
-            w.risk_score,
-            w.risk_level,
-            w.risk_factors,
-            w.risk_assessed_at,
-            w.first_approver_id,
-            w.first_approved_at,
-            w.reviewer_id,
-            w.automated_decision,
-            w.decision_reason,
-            w.decided_at,
-            w.expires_at,
-            w.renewal_of,
-            w.renewal_requested_at,
-            w.submitted_at,
-            w.created_at,
-            w.updated_at
-           FROM app.kyc_records w
-          WHERE (w.status = ANY (ARRAY['pending'::text, 'in_review'::text]))
-        UNION ALL
-         SELECT m.id,
-            m.user_id,
-            m.level,
-            m.status,
-            m.legal_first_name,
-            m.legal_last_name,
-            m.date_of_birth,
-            m.nationality,
-            m.address_line1,
-            m.address_line2,
-            m.city,
-            m.postal_code,
-            m.residence_country,
-            m.id_document_type,
-            m.id_document_number,
-            m.risk_score,
-            m.risk_level,
-            m.risk_factors,
-            m.risk_assessed_at,
-            m.first_approver_id,
-            m.first_approved_at,
-            m.reviewer_id,
-            m.automated_decision,
-            m.decision_reason,
-            m.decided_at,
-            m.expires_at,
-            m.renewal_of,
-            m.renewal_requested_at,
-            m.submitted_at,
-            m.created_at,
-            m.updated_at
-           FROM app.kyc_records m
-          WHERE ((m.status = 'approved'::text) AND (m.id IN ( SELECT c.kyc_record_id
-                   FROM app.kyc_compliance_checks c
-                  WHERE (c.status = 'potential_match'::text))))) r
-  ORDER BY r.risk_score DESC, COALESCE(r.submitted_at, r.created_at);
-
-
---
--- Name: VIEW kyc_review_queue; Type: COMMENT; Schema: api; Owner: -
---
-
-COMMENT ON VIEW api.kyc_review_queue IS 'Compliance officers: verifications waiting for review (and approved ones with a new potential match), highest risk first, then oldest.
-Identity and risk only; addresses, document numbers and files stay out of the queue.';
 
 
 --
@@ -8295,7 +9085,7 @@ CREATE TABLE app.users (
     phone_verified_at timestamp with time zone,
     CONSTRAINT users_date_of_birth_chk CHECK (((date_of_birth >= '1900-01-01'::date) AND (date_of_birth <= '2100-01-01'::date))),
     CONSTRAINT users_deleted_chk CHECK (((status = 'deleted'::text) = (deleted_at IS NOT NULL))),
-    CONSTRAINT users_email_format_chk CHECK (((length((email)::text) <= 254) AND ((email)::text ~ '^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:]]+\.[^@[:space:][:cntrl:]]+$'::text))),
+    CONSTRAINT users_email_format_chk CHECK (app.is_email_address((email)::text)),
     CONSTRAINT users_failed_login_attempts_chk CHECK ((failed_login_attempts >= 0)),
     CONSTRAINT users_first_name_chk CHECK ((((length(first_name) >= 1) AND (length(first_name) <= 100)) AND (first_name !~ '[[:cntrl:]]'::text))),
     CONSTRAINT users_last_name_chk CHECK ((((length(last_name) >= 1) AND (length(last_name) <= 100)) AND (last_name !~ '[[:cntrl:]]'::text))),
@@ -8693,10 +9483,26 @@ CREATE TABLE app_private.outbox (
     sent_at timestamp with time zone,
     attempts integer DEFAULT 0 NOT NULL,
     last_error text,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    dead_at timestamp with time zone,
     CONSTRAINT outbox_channel_chk CHECK ((channel = ANY (ARRAY['email'::text, 'sms'::text]))),
     CONSTRAINT outbox_last_error_chk CHECK ((length(last_error) <= 500)),
     CONSTRAINT outbox_template_chk CHECK ((template ~ '^[a-z0-9_.]{1,64}$'::text))
 );
+
+
+--
+-- Name: COLUMN outbox.next_attempt_at; Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON COLUMN app_private.outbox.next_attempt_at IS 'Not claimed before this time: the backoff after a failed attempt.';
+
+
+--
+-- Name: COLUMN outbox.dead_at; Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON COLUMN app_private.outbox.dead_at IS 'Set when the message failed outbox_max_attempts times: no more attempts, its secrets dropped.';
 
 
 --
@@ -9581,6 +10387,13 @@ CREATE UNIQUE INDEX kyc_records_one_in_progress_idx ON app.kyc_records USING btr
 
 
 --
+-- Name: kyc_records_queue_keyset_idx; Type: INDEX; Schema: app; Owner: -
+--
+
+CREATE INDEX kyc_records_queue_keyset_idx ON app.kyc_records USING btree (((- COALESCE(risk_score, '-1'::integer))), COALESCE(submitted_at, created_at), id) WHERE (status = ANY (ARRAY['pending'::text, 'in_review'::text]));
+
+
+--
 -- Name: kyc_records_renewal_of_idx; Type: INDEX; Schema: app; Owner: -
 --
 
@@ -9735,10 +10548,10 @@ CREATE INDEX mfa_logins_user_idx ON app_private.mfa_logins USING btree (user_id,
 
 
 --
--- Name: outbox_pending_idx; Type: INDEX; Schema: app_private; Owner: -
+-- Name: outbox_due_idx; Type: INDEX; Schema: app_private; Owner: -
 --
 
-CREATE INDEX outbox_pending_idx ON app_private.outbox USING btree (created_at) WHERE (sent_at IS NULL);
+CREATE INDEX outbox_due_idx ON app_private.outbox USING btree (next_attempt_at) WHERE ((sent_at IS NULL) AND (dead_at IS NULL));
 
 
 --
@@ -11230,6 +12043,7 @@ GRANT USAGE ON SCHEMA api TO dwaybank_gateway;
 GRANT USAGE ON SCHEMA app TO anon;
 GRANT USAGE ON SCHEMA app TO authenticated;
 GRANT USAGE ON SCHEMA app TO dwaybank_gateway;
+GRANT USAGE ON SCHEMA app TO pg_monitor;
 
 
 --
@@ -11244,6 +12058,15 @@ GRANT USAGE ON SCHEMA extensions TO PUBLIC;
 --
 
 REVOKE USAGE ON SCHEMA public FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION account_recoveries(only_status text); Type: ACL; Schema: api; Owner: -
+--
+
+REVOKE ALL ON FUNCTION api.account_recoveries(only_status text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.account_recoveries(only_status text) TO compliance_officer;
+GRANT ALL ON FUNCTION api.account_recoveries(only_status text) TO admin;
 
 
 --
@@ -11305,6 +12128,15 @@ GRANT ALL ON FUNCTION api.confirm_phone_change(code text) TO authenticated;
 
 
 --
+-- Name: FUNCTION customer_overview(user_id uuid, reason text); Type: ACL; Schema: api; Owner: -
+--
+
+REVOKE ALL ON FUNCTION api.customer_overview(user_id uuid, reason text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.customer_overview(user_id uuid, reason text) TO compliance_officer;
+GRANT ALL ON FUNCTION api.customer_overview(user_id uuid, reason text) TO admin;
+
+
+--
 -- Name: FUNCTION disable_mfa_method(user_id uuid, method character varying); Type: ACL; Schema: api; Owner: -
 --
 
@@ -11328,6 +12160,15 @@ GRANT ALL ON FUNCTION api.export_my_data() TO authenticated;
 REVOKE ALL ON FUNCTION api.export_user_data(user_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.export_user_data(user_id uuid) TO compliance_officer;
 GRANT ALL ON FUNCTION api.export_user_data(user_id uuid) TO admin;
+
+
+--
+-- Name: FUNCTION find_customer(query text, reason text); Type: ACL; Schema: api; Owner: -
+--
+
+REVOKE ALL ON FUNCTION api.find_customer(query text, reason text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.find_customer(query text, reason text) TO compliance_officer;
+GRANT ALL ON FUNCTION api.find_customer(query text, reason text) TO admin;
 
 
 --
@@ -11360,6 +12201,365 @@ GRANT ALL ON FUNCTION api.initiate_kyc_verification(level text, legal_first_name
 --
 
 REVOKE ALL ON FUNCTION api.is_account_locked(user_id uuid) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION kyc_case(kyc_id uuid); Type: ACL; Schema: api; Owner: -
+--
+
+REVOKE ALL ON FUNCTION api.kyc_case(kyc_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.kyc_case(kyc_id uuid) TO compliance_officer;
+
+
+--
+-- Name: TABLE kyc_compliance_checks; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT ON TABLE app.kyc_compliance_checks TO compliance_officer;
+
+
+--
+-- Name: COLUMN kyc_documents.id; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(id) ON TABLE app.kyc_documents TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_documents.kyc_record_id; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(kyc_record_id) ON TABLE app.kyc_documents TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_documents.user_id; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(user_id) ON TABLE app.kyc_documents TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_documents.document_type; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(document_type) ON TABLE app.kyc_documents TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_documents.issuing_country; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(issuing_country) ON TABLE app.kyc_documents TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_documents.document_number; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(document_number) ON TABLE app.kyc_documents TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_documents.expires_on; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(expires_on) ON TABLE app.kyc_documents TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_documents.status; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(status) ON TABLE app.kyc_documents TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_documents.quality_score; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(quality_score) ON TABLE app.kyc_documents TO compliance_officer;
+
+
+--
+-- Name: COLUMN kyc_documents.quality_notes; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(quality_notes) ON TABLE app.kyc_documents TO compliance_officer;
+
+
+--
+-- Name: COLUMN kyc_documents.reviewed_by; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(reviewed_by) ON TABLE app.kyc_documents TO compliance_officer;
+
+
+--
+-- Name: COLUMN kyc_documents.reviewed_at; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(reviewed_at) ON TABLE app.kyc_documents TO compliance_officer;
+
+
+--
+-- Name: COLUMN kyc_documents.mime_type; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(mime_type) ON TABLE app.kyc_documents TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_documents.size_bytes; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(size_bytes) ON TABLE app.kyc_documents TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_documents.created_at; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(created_at) ON TABLE app.kyc_documents TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_documents.updated_at; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(updated_at) ON TABLE app.kyc_documents TO compliance_officer;
+
+
+--
+-- Name: COLUMN kyc_records.id; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(id) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_records.user_id; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(user_id) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_records.level; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(level) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_records.status; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(status) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_records.legal_first_name; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(legal_first_name) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_records.legal_last_name; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(legal_last_name) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_records.date_of_birth; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(date_of_birth) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_records.nationality; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(nationality) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_records.address_line1; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(address_line1),UPDATE(address_line1) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_records.address_line2; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(address_line2),UPDATE(address_line2) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_records.city; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(city),UPDATE(city) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_records.postal_code; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(postal_code),UPDATE(postal_code) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_records.residence_country; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(residence_country) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_records.id_document_type; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(id_document_type) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_records.id_document_number; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(id_document_number) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_records.risk_score; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(risk_score) ON TABLE app.kyc_records TO compliance_officer;
+
+
+--
+-- Name: COLUMN kyc_records.risk_level; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(risk_level) ON TABLE app.kyc_records TO compliance_officer;
+
+
+--
+-- Name: COLUMN kyc_records.risk_factors; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(risk_factors) ON TABLE app.kyc_records TO compliance_officer;
+
+
+--
+-- Name: COLUMN kyc_records.risk_assessed_at; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(risk_assessed_at) ON TABLE app.kyc_records TO compliance_officer;
+
+
+--
+-- Name: COLUMN kyc_records.first_approver_id; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(first_approver_id) ON TABLE app.kyc_records TO compliance_officer;
+
+
+--
+-- Name: COLUMN kyc_records.first_approved_at; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(first_approved_at) ON TABLE app.kyc_records TO compliance_officer;
+
+
+--
+-- Name: COLUMN kyc_records.reviewer_id; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(reviewer_id) ON TABLE app.kyc_records TO compliance_officer;
+
+
+--
+-- Name: COLUMN kyc_records.automated_decision; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(automated_decision) ON TABLE app.kyc_records TO compliance_officer;
+
+
+--
+-- Name: COLUMN kyc_records.decision_reason; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(decision_reason) ON TABLE app.kyc_records TO compliance_officer;
+
+
+--
+-- Name: COLUMN kyc_records.decided_at; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(decided_at) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_records.expires_at; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(expires_at) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_records.renewal_of; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(renewal_of) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_records.renewal_requested_at; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(renewal_requested_at) ON TABLE app.kyc_records TO compliance_officer;
+
+
+--
+-- Name: COLUMN kyc_records.submitted_at; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(submitted_at) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_records.created_at; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(created_at) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: COLUMN kyc_records.updated_at; Type: ACL; Schema: app; Owner: -
+--
+
+GRANT SELECT(updated_at) ON TABLE app.kyc_records TO authenticated;
+
+
+--
+-- Name: TABLE kyc_review_queue; Type: ACL; Schema: api; Owner: -
+--
+
+GRANT SELECT ON TABLE api.kyc_review_queue TO compliance_officer;
+
+
+--
+-- Name: FUNCTION kyc_queue(status text, risk_level text, level text, country text, awaiting_second_approval boolean, after_risk_score integer, after_waiting_since timestamp with time zone, after_id uuid, page_size integer); Type: ACL; Schema: api; Owner: -
+--
+
+REVOKE ALL ON FUNCTION api.kyc_queue(status text, risk_level text, level text, country text, awaiting_second_approval boolean, after_risk_score integer, after_waiting_since timestamp with time zone, after_id uuid, page_size integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.kyc_queue(status text, risk_level text, level text, country text, awaiting_second_approval boolean, after_risk_score integer, after_waiting_since timestamp with time zone, after_id uuid, page_size integer) TO compliance_officer;
 
 
 --
@@ -11426,6 +12626,22 @@ GRANT ALL ON FUNCTION api.my_trusted_devices() TO authenticated;
 REVOKE ALL ON FUNCTION api.place_legal_hold(reason text, subject_user_id uuid, from_at timestamp with time zone, to_at timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.place_legal_hold(reason text, subject_user_id uuid, from_at timestamp with time zone, to_at timestamp with time zone) TO compliance_officer;
 GRANT ALL ON FUNCTION api.place_legal_hold(reason text, subject_user_id uuid, from_at timestamp with time zone, to_at timestamp with time zone) TO admin;
+
+
+--
+-- Name: FUNCTION set_customer_status(user_id uuid, reason text, from_status text, to_status text); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.set_customer_status(user_id uuid, reason text, from_status text, to_status text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION reinstate_customer(user_id uuid, reason text); Type: ACL; Schema: api; Owner: -
+--
+
+REVOKE ALL ON FUNCTION api.reinstate_customer(user_id uuid, reason text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.reinstate_customer(user_id uuid, reason text) TO compliance_officer;
+GRANT ALL ON FUNCTION api.reinstate_customer(user_id uuid, reason text) TO admin;
 
 
 --
@@ -11525,13 +12741,6 @@ GRANT ALL ON FUNCTION api.request_phone_change(phone text) TO authenticated;
 
 
 --
--- Name: TABLE kyc_compliance_checks; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT ON TABLE app.kyc_compliance_checks TO compliance_officer;
-
-
---
 -- Name: FUNCTION resolve_kyc_check(check_id uuid, resolution text, note text); Type: ACL; Schema: api; Owner: -
 --
 
@@ -11595,6 +12804,15 @@ GRANT ALL ON FUNCTION api.run_maintenance(job text) TO admin;
 
 REVOKE ALL ON FUNCTION api.submit_kyc_verification(kyc_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.submit_kyc_verification(kyc_id uuid) TO authenticated;
+
+
+--
+-- Name: FUNCTION suspend_customer(user_id uuid, reason text); Type: ACL; Schema: api; Owner: -
+--
+
+REVOKE ALL ON FUNCTION api.suspend_customer(user_id uuid, reason text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.suspend_customer(user_id uuid, reason text) TO compliance_officer;
+GRANT ALL ON FUNCTION api.suspend_customer(user_id uuid, reason text) TO admin;
 
 
 --
@@ -11935,6 +13153,17 @@ REVOKE ALL ON FUNCTION app.handle_successful_login(email extensions.citext, ip i
 
 
 --
+-- Name: FUNCTION is_email_address(address text); Type: ACL; Schema: app; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app.is_email_address(address text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app.is_email_address(address text) TO authenticated;
+GRANT ALL ON FUNCTION app.is_email_address(address text) TO compliance_officer;
+GRANT ALL ON FUNCTION app.is_email_address(address text) TO admin;
+GRANT ALL ON FUNCTION app.is_email_address(address text) TO dwaybank_gateway;
+
+
+--
 -- Name: FUNCTION issue_device_cookie(user_id uuid, session_id uuid, presented text, now timestamp with time zone); Type: ACL; Schema: app; Owner: -
 --
 
@@ -11971,6 +13200,47 @@ GRANT ALL ON FUNCTION app.login_with_trusted_device(login_id uuid, device_token 
 
 REVOKE ALL ON FUNCTION app.logout(session_id uuid, ip inet, user_agent text) FROM PUBLIC;
 GRANT ALL ON FUNCTION app.logout(session_id uuid, ip inet, user_agent text) TO dwaybank_gateway;
+
+
+--
+-- Name: FUNCTION metrics_audit(now timestamp with time zone); Type: ACL; Schema: app; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app.metrics_audit(now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION app.metrics_audit(now timestamp with time zone) TO pg_monitor;
+
+
+--
+-- Name: FUNCTION metrics_audit_chain(window_minutes integer, now timestamp with time zone); Type: ACL; Schema: app; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app.metrics_audit_chain(window_minutes integer, now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION app.metrics_audit_chain(window_minutes integer, now timestamp with time zone) TO pg_monitor;
+
+
+--
+-- Name: FUNCTION metrics_jobs(now timestamp with time zone); Type: ACL; Schema: app; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app.metrics_jobs(now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION app.metrics_jobs(now timestamp with time zone) TO pg_monitor;
+
+
+--
+-- Name: FUNCTION metrics_kyc(now timestamp with time zone); Type: ACL; Schema: app; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app.metrics_kyc(now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION app.metrics_kyc(now timestamp with time zone) TO pg_monitor;
+
+
+--
+-- Name: FUNCTION metrics_outbox(now timestamp with time zone); Type: ACL; Schema: app; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app.metrics_outbox(now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION app.metrics_outbox(now timestamp with time zone) TO pg_monitor;
+GRANT ALL ON FUNCTION app.metrics_outbox(now timestamp with time zone) TO dwaybank_gateway;
 
 
 --
@@ -12380,6 +13650,13 @@ REVOKE ALL ON FUNCTION app_private.accept_totp_step(config_id uuid, step bigint,
 --
 
 REVOKE ALL ON FUNCTION app_private.apply_retention(now timestamp with time zone) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION assert_backoffice_staff(reason text); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.assert_backoffice_staff(reason text) FROM PUBLIC;
 
 
 --
@@ -13111,346 +14388,10 @@ GRANT SELECT ON TABLE api.kyc_checks TO compliance_officer;
 
 
 --
--- Name: COLUMN kyc_documents.id; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(id) ON TABLE app.kyc_documents TO authenticated;
-
-
---
--- Name: COLUMN kyc_documents.kyc_record_id; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(kyc_record_id) ON TABLE app.kyc_documents TO authenticated;
-
-
---
--- Name: COLUMN kyc_documents.user_id; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(user_id) ON TABLE app.kyc_documents TO authenticated;
-
-
---
--- Name: COLUMN kyc_documents.document_type; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(document_type) ON TABLE app.kyc_documents TO authenticated;
-
-
---
--- Name: COLUMN kyc_documents.issuing_country; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(issuing_country) ON TABLE app.kyc_documents TO authenticated;
-
-
---
--- Name: COLUMN kyc_documents.document_number; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(document_number) ON TABLE app.kyc_documents TO authenticated;
-
-
---
--- Name: COLUMN kyc_documents.expires_on; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(expires_on) ON TABLE app.kyc_documents TO authenticated;
-
-
---
--- Name: COLUMN kyc_documents.status; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(status) ON TABLE app.kyc_documents TO authenticated;
-
-
---
--- Name: COLUMN kyc_documents.quality_score; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(quality_score) ON TABLE app.kyc_documents TO compliance_officer;
-
-
---
--- Name: COLUMN kyc_documents.quality_notes; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(quality_notes) ON TABLE app.kyc_documents TO compliance_officer;
-
-
---
--- Name: COLUMN kyc_documents.reviewed_by; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(reviewed_by) ON TABLE app.kyc_documents TO compliance_officer;
-
-
---
--- Name: COLUMN kyc_documents.reviewed_at; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(reviewed_at) ON TABLE app.kyc_documents TO compliance_officer;
-
-
---
--- Name: COLUMN kyc_documents.mime_type; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(mime_type) ON TABLE app.kyc_documents TO authenticated;
-
-
---
--- Name: COLUMN kyc_documents.size_bytes; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(size_bytes) ON TABLE app.kyc_documents TO authenticated;
-
-
---
--- Name: COLUMN kyc_documents.created_at; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(created_at) ON TABLE app.kyc_documents TO authenticated;
-
-
---
--- Name: COLUMN kyc_documents.updated_at; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(updated_at) ON TABLE app.kyc_documents TO compliance_officer;
-
-
---
 -- Name: TABLE kyc_documents; Type: ACL; Schema: api; Owner: -
 --
 
 GRANT SELECT ON TABLE api.kyc_documents TO compliance_officer;
-
-
---
--- Name: COLUMN kyc_records.id; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(id) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: COLUMN kyc_records.user_id; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(user_id) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: COLUMN kyc_records.level; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(level) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: COLUMN kyc_records.status; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(status) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: COLUMN kyc_records.legal_first_name; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(legal_first_name) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: COLUMN kyc_records.legal_last_name; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(legal_last_name) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: COLUMN kyc_records.date_of_birth; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(date_of_birth) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: COLUMN kyc_records.nationality; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(nationality) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: COLUMN kyc_records.address_line1; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(address_line1),UPDATE(address_line1) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: COLUMN kyc_records.address_line2; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(address_line2),UPDATE(address_line2) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: COLUMN kyc_records.city; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(city),UPDATE(city) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: COLUMN kyc_records.postal_code; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(postal_code),UPDATE(postal_code) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: COLUMN kyc_records.residence_country; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(residence_country) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: COLUMN kyc_records.id_document_type; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(id_document_type) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: COLUMN kyc_records.id_document_number; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(id_document_number) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: COLUMN kyc_records.risk_score; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(risk_score) ON TABLE app.kyc_records TO compliance_officer;
-
-
---
--- Name: COLUMN kyc_records.risk_level; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(risk_level) ON TABLE app.kyc_records TO compliance_officer;
-
-
---
--- Name: COLUMN kyc_records.risk_factors; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(risk_factors) ON TABLE app.kyc_records TO compliance_officer;
-
-
---
--- Name: COLUMN kyc_records.risk_assessed_at; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(risk_assessed_at) ON TABLE app.kyc_records TO compliance_officer;
-
-
---
--- Name: COLUMN kyc_records.first_approver_id; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(first_approver_id) ON TABLE app.kyc_records TO compliance_officer;
-
-
---
--- Name: COLUMN kyc_records.first_approved_at; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(first_approved_at) ON TABLE app.kyc_records TO compliance_officer;
-
-
---
--- Name: COLUMN kyc_records.reviewer_id; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(reviewer_id) ON TABLE app.kyc_records TO compliance_officer;
-
-
---
--- Name: COLUMN kyc_records.automated_decision; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(automated_decision) ON TABLE app.kyc_records TO compliance_officer;
-
-
---
--- Name: COLUMN kyc_records.decision_reason; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(decision_reason) ON TABLE app.kyc_records TO compliance_officer;
-
-
---
--- Name: COLUMN kyc_records.decided_at; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(decided_at) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: COLUMN kyc_records.expires_at; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(expires_at) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: COLUMN kyc_records.renewal_of; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(renewal_of) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: COLUMN kyc_records.renewal_requested_at; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(renewal_requested_at) ON TABLE app.kyc_records TO compliance_officer;
-
-
---
--- Name: COLUMN kyc_records.submitted_at; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(submitted_at) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: COLUMN kyc_records.created_at; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(created_at) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: COLUMN kyc_records.updated_at; Type: ACL; Schema: app; Owner: -
---
-
-GRANT SELECT(updated_at) ON TABLE app.kyc_records TO authenticated;
-
-
---
--- Name: TABLE kyc_review_queue; Type: ACL; Schema: api; Owner: -
---
-
-GRANT SELECT ON TABLE api.kyc_review_queue TO compliance_officer;
 
 
 --

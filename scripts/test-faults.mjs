@@ -4,10 +4,15 @@
 //      with the concurrency, cross-tenant and access-matrix suites;
 //   2. crash: kill -9 PostgreSQL under a write load, 3 cycles (FAULT_CRASH_CYCLES);
 //   3. PostgREST and gateway restarts under load;
-//   4. failover to a synchronous streaming standby.
+//   4. failover on Patroni (scripts/lib/ha.mjs): kill -9 of the primary's
+//      postmaster, then of its Patroni agent, then a planned switchover, under a
+//      write load through the proxy;
+//   5. restore drill with pgBackRest: point-in-time recovery to the moment
+//      before a table was dropped "by mistake".
 // Prints the figures of each (requests tried, 5xx, rows lost) and ends with
-// `N passed, N failed`. Uses the TEST_* stack settings; extra clusters use
-// FAULT_STANDBY_PORT (default 25401) and FAULT_STANDBY_HTTP_PORT (3023, admin +1).
+// `N passed, N failed`. Phases 1-3 use the TEST_* stack settings; the failover
+// and restore phases run on an HA stack of their own (.data/faults-ha:
+// PostgreSQL 25620-25636, etcd/Patroni 25660-25663, HTTP 3220-3234).
 // All below Linux's ephemeral range (32768-60999): these servers restart while
 // thousands of client connections come and go, and a port in that range may be
 // held by an outgoing connection at the moment a server binds it again.
@@ -24,16 +29,19 @@ const { ensurePrereqs } = await import('./lib/prereqs.mjs');
 const { crashTest } = await import('../tests/faults/crash.mjs');
 const { restartTest } = await import('../tests/faults/restarts.mjs');
 const { failoverTest } = await import('../tests/faults/failover.mjs');
+const { restoreDrill } = await import('../tests/faults/restore.mjs');
+const { upHa } = await import('./lib/ha.mjs');
 
 const t0 = Date.now();
 const results = [];
-const only = (process.env.FAULTS_ONLY ?? 'fuzz,crash,restarts,failover').split(',');
+const only = (process.env.FAULTS_ONLY ?? 'fuzz,crash,restarts,failover,restore').split(',');
 const log = (s) => console.log(s);
-let stack;
+let stack, haStack;
 try {
-  stack = await up('test', { fresh: true });
+  const needsTestStack = ['fuzz', 'crash', 'restarts'].some((k) => only.includes(k));
+  if (needsTestStack) stack = await up('test', { fresh: true });
   const bin = ensurePrereqs.pgBin;
-  const env = { ...process.env, GATEWAY_URL: stack.gatewayUrl, POSTGREST_URL: stack.postgrestUrl, DATABASE_URL: stack.urls.superuser };
+  const env = needsTestStack ? { ...process.env, GATEWAY_URL: stack.gatewayUrl, POSTGREST_URL: stack.postgrestUrl, DATABASE_URL: stack.urls.superuser, INBOX_URL: stack.inboxUrl } : {};
 
   if (only.includes('fuzz')) {
     const seed = process.env.FUZZ_SEED ?? String(crypto.randomInt(2 ** 31 - 1));
@@ -55,14 +63,20 @@ try {
   const phases = [
     ['crash', () => crashTest({ stack, bin, cycles: Number(process.env.FAULT_CRASH_CYCLES ?? 3), log })],
     ['restarts', () => restartTest({ stack, cycles: 2, log })],
-    ['failover', () => failoverTest({ stack, bin, log, standbyPort: Number(process.env.FAULT_STANDBY_PORT ?? 25401),
-      standbyHttpPort: Number(process.env.FAULT_STANDBY_HTTP_PORT ?? 3023), standbyAdminPort: Number(process.env.FAULT_STANDBY_HTTP_PORT ?? 3023) + 1 })],
+    ['failover', () => failoverTest({ stack: haStack, log })],
+    // Last: it drops a table on the HA stack's primary.
+    ['restore', () => restoreDrill({ stack: haStack, log })],
   ];
   for (const [key, run] of phases) {
     if (!only.includes(key)) continue;
     console.log(chalk.bold(`\n== ${key}`));
     let r;
     try {
+      if (['failover', 'restore'].includes(key) && !haStack) {
+        if (stack) { await stack.stop(); stack = null; }  // two cores: one stack at a time
+        log('  starting the HA stack (Patroni, etcd, HAProxy, PgBouncer, proxy, pgBackRest) in .data/faults-ha');
+        haStack = await upHa('faults', { fresh: true, log });
+      }
       r = await run();
     } catch (e) {
       r = { name: key, figures: {}, failures: [`aborted: ${e.message}`] };
@@ -75,6 +89,7 @@ try {
   results.push({ name: 'setup', passed: 0, failed: 1, figures: {} });
 } finally {
   await stack?.stop();
+  await haStack?.stop();
 }
 
 console.log('');

@@ -4,6 +4,7 @@
 //   PostgREST and gateway). Ends with one line: `N passed, N failed`.
 import { $, fs, path, chalk } from 'zx';
 import { up, ROOT, psql } from './lib/stack.mjs';
+import { startBehindProxy, behindProxyPorts } from './lib/proxy.mjs';
 
 const t0 = Date.now();
 const results = [];  // { suite, passed, failed }
@@ -18,9 +19,33 @@ for (const [name, cmd] of [['tsc', ['npx', 'tsc', '--noEmit', '-p', 'tsconfig.js
   results.push({ suite: name, passed: ok ? 1 : 0, failed: ok ? 0 : 1 });
 }
 
-let stack;
+// The Prometheus rules (deploy/prometheus/): promtool checks them, then unit-tests them with synthetic
+// series; alerts.test.yml must hold a firing case for every alert alerts.yml defines.
+console.log(chalk.bold('\n== Prometheus rules (promtool)'));
+{
+  const dir = path.join(ROOT, 'deploy', 'prometheus');
+  const { parse } = await import('yaml');
+  const alerts = parse(fs.readFileSync(path.join(dir, 'alerts.yml'), 'utf8')).groups.flatMap((g) => g.rules).map((r) => r.alert);
+  const fired = new Set(parse(fs.readFileSync(path.join(dir, 'alerts.test.yml'), 'utf8')).tests
+    .flatMap((t) => t.alert_rule_test ?? []).filter((a) => a.exp_alerts?.length).map((a) => a.alertname));
+  const untested = alerts.filter((a) => !fired.has(a));
+  const steps = [
+    ['rules', 'promtool check rules', await $({ nothrow: true, cwd: dir })`promtool check rules alerts.yml`],
+    ['alerts', 'promtool test rules', await $({ nothrow: true, cwd: dir })`promtool test rules alerts.test.yml`],
+    ['alerts', 'every alert has a firing unit test', { exitCode: untested.length, stdout: `untested: ${untested.join(', ')}\n`, stderr: '' }],
+  ];
+  for (const [suite, name, r] of steps) {
+    const ok = r.exitCode === 0;
+    console.log(`${ok ? 'ok' : 'not ok'} - ${name}`);
+    if (!ok) process.stdout.write(r.stdout + r.stderr);
+    results.push({ suite, passed: ok ? 1 : 0, failed: ok ? 0 : 1 });
+  }
+}
+
+let stack, behind;
 try {
-  stack = await up('test', { fresh: true });
+  // With Prometheus and the PostgreSQL exporter (tests/e2e/metrics.test.ts reads them back), scraping every second.
+  stack = await up('test', { fresh: true, monitoring: true, scrapeInterval: '1s' });
   const { urls, cfg } = stack;
   const su = urls.superuser;
 
@@ -42,13 +67,17 @@ try {
   process.stdout.write(prove.stdout + prove.stderr);
   results.push({ suite: 'pgTAP', ...parseProve(prove.stdout + prove.stderr, prove.exitCode) });
 
-  console.log(chalk.bold('\n== vitest (tests/e2e)'));
+  // TEST_BEHIND_PROXY=1: the suites reach both servers through HAProxy and PgBouncer, as in production
+  // (scripts/lib/proxy.mjs: a gateway and a PostgREST that trust the proxy's one hop, on free ports).
+  if (process.env.TEST_BEHIND_PROXY === '1') behind = await startBehindProxy(cfg, { ports: await behindProxyPorts() });
+  console.log(chalk.bold(`\n== vitest (tests/e2e)${behind ? ` through the proxy ${behind.url}` : ''}`));
   const report = path.join(cfg.dataDir, 'vitest.json');
   const vt = await $({
     nothrow: true,
     stdio: ['ignore', 'inherit', 'inherit'],
     env: {
-      ...process.env, GATEWAY_URL: stack.gatewayUrl, POSTGREST_URL: stack.postgrestUrl, DATABASE_URL: su,
+      ...process.env, GATEWAY_URL: behind?.url ?? stack.gatewayUrl, POSTGREST_URL: behind?.url ?? stack.postgrestUrl, DATABASE_URL: su, INBOX_URL: stack.inboxUrl,
+      METRICS_URL: stack.metricsUrl, PROMETHEUS_URL: stack.monitoring.prometheusUrl,
       // for tests that run the project's own CLI scripts against this stack
       STACK_PROFILE: 'test', TEST_STACK_DATA_DIR: cfg.dataDir, TEST_PGPORT: String(cfg.pgPort),
     },
@@ -60,6 +89,7 @@ try {
     if (fs.existsSync(path.join(stack.logDir, f))) console.error(`--- ${f}\n` + fs.readFileSync(path.join(stack.logDir, f), 'utf8').slice(-4000));
   results.push({ suite: 'setup', passed: 0, failed: 1 });
 } finally {
+  await behind?.stop();
   await stack?.stop();
 }
 

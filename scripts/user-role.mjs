@@ -7,6 +7,7 @@ import { argv, chalk } from 'zx';
 import pg from 'pg';
 import { stackConfig, urls, startPostgres } from './lib/stack.mjs';
 import { ensurePrereqs } from './lib/prereqs.mjs';
+import { describeDbError } from './lib/database.mjs';
 
 const [email, role] = argv._.map(String);
 const roles = ['customer', 'compliance_officer', 'admin'];
@@ -30,7 +31,7 @@ try {
       + '(required action enroll_mfa; until then every staff power answers AAL2_REQUIRED).'));
   }
 } catch (e) {
-  console.error(chalk.red(e.message) + (e.hint ? `\n${e.hint}` : ''));
+  console.error(chalk.red(describeDbError(e)));
   process.exitCode = 1;
 } finally {
   await client.end();

@@ -27,6 +27,7 @@ import crypto from 'node:crypto';
 import readline from 'node:readline';
 import pg from 'pg';
 import { stackConfig, urls } from './lib/stack.mjs';
+import { describeDbError } from './lib/database.mjs';
 
 const file = argv._[0];
 if (!file || argv.help) {
@@ -121,7 +122,7 @@ try {
     `${f.hits} new potential match(es) for review, in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 } catch (e) {
   await client.query('rollback').catch(() => {});
-  console.error(chalk.red(`\nwatchlist load failed, nothing was changed: ${e.message}`));
+  console.error(chalk.red(`\nwatchlist load failed, nothing was changed: ${describeDbError(e)}`));
   process.exitCode = 1;
 } finally {
   await client.end();

@@ -8,11 +8,13 @@ import type { Env } from './env.js';
 import { createKyc } from './kyc/index.js';
 import { createBaseApp } from './lib/create-app.js';
 import { bodyLimitThenDiscard } from './middlewares/body-limit.js';
+import { httpMetrics } from './middlewares/metrics.js';
 import { sessionMiddleware } from './middlewares/session.js';
 import { createMfa, type Mfa } from './mfa/index.js';
 import { accountRouter } from './routes/account/account.index.js';
 import { accountPageRouter } from './routes/account/account.page.js';
 import { adminRouter } from './routes/admin/admin.index.js';
+import { backofficePageRouter } from './routes/backoffice/backoffice.page.js';
 import { authRouter } from './routes/auth/auth.index.js';
 import { healthRouter } from './routes/health/health.index.js';
 import { kycRouter } from './routes/kyc/kyc.index.js';
@@ -41,6 +43,7 @@ const JSON_BODY_LIMIT = 64 * 1024;
 
 export function createApp({ env, settings, db, tokens, log, signer, mfa: mfaDeps }: AppDeps) {
   const app = createBaseApp(log);
+  app.use('*', httpMetrics());
   const trustProxy = env.TRUST_PROXY;
   const mfa = mfaDeps ?? createMfa(env, db, log);
   const lanes = createLanes(env);
@@ -65,8 +68,9 @@ export function createApp({ env, settings, db, tokens, log, signer, mfa: mfaDeps
   app.route('/', accountRouter({ db, tokens, trustProxy, outbox: mfa.outbox, passwordLane: lanes.password }));
   app.route('/', passkeysRouter({ db, tokens, trustProxy, config: env.passkeys, deviceCookies, signedIn }));
   app.route('/', accountPageRouter());
+  app.route('/', backofficePageRouter({ apiUrl: env.API_PUBLIC_URL }));
   app.route('/', kycRouter({ db, trustProxy, kyc: createKyc(env, settings.kycMaxDocumentBytes), log }));
-  app.route('/', adminRouter({ db, log, databaseUrl: env.GATEWAY_DATABASE_URL, signer }));
+  app.route('/', adminRouter({ db, log, databaseUrl: env.GATEWAY_LISTEN_DATABASE_URL ?? env.GATEWAY_DATABASE_URL, signer }));
   app.doc('/openapi.json', {
     openapi: '3.0.3',
     info: { title: 'DwayBank Foundation auth gateway', version: '0.1.0',

@@ -95,7 +95,9 @@ const unavailableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ET
 function isUnavailable(err: { code?: string; message?: string }): boolean {
   if (err.code && (unavailableCodes.has(err.code) || err.code.startsWith('08') || err.code.startsWith('53'))) return true;
   const m = err.message ?? '';
-  return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED/.test(m);
+  // node-pg's own wording when a pooled client's connection broke under it (a failover, PgBouncer's
+  // "server conn crashed?"): the request can be retried, so 503 rather than 500.
+  return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|is not queryable|server conn crashed/.test(m);
 }
 
 /**

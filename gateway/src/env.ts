@@ -6,7 +6,13 @@ const schema = z
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     GATEWAY_HOST: z.string().min(1).default('127.0.0.1'),
     GATEWAY_PORT: z.coerce.number().int().min(1).max(65535).default(3001),
+    // Prometheus metrics (lib/metrics.ts) on a listener of their own, never the public one; unset: not served.
+    METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+    METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
     GATEWAY_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+    // The admin event stream's LISTEN connection: LISTEN does not work through a transaction-pooling
+    // PgBouncer, so behind one this points at a session-pooled alias (or PostgreSQL itself).
+    GATEWAY_LISTEN_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
     KEYS_DIR: z.string().min(1).optional(),
     JWKS_FILE: z.string().min(1).optional(),
     JWT_PRIVATE_JWKS: z.string().min(1).optional(),
@@ -15,11 +21,20 @@ const schema = z
     JWT_ISSUER: z.string().min(1).default('https://auth.dwaybank.local'),
     JWT_AUDIENCE: z.string().min(1).default('dwaybank-api'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    // Outbox delivery: `log` writes messages (codes included) to OUTBOX_LOG_FILE, the development/test
-    // mailbox (default <stack data dir>/outbox.log); `webhook` POSTs them to OUTBOX_WEBHOOK_URL.
-    OUTBOX_SENDER: z.enum(['log', 'webhook']).default('log'),
+    // Outbox delivery (mail/senders.ts): `smtp` sends e-mail through SMTP_URL (nodemailer) and SMS to
+    // OUTBOX_SMS_WEBHOOK_URL (an SMS provider's bridge); outside production, without that webhook, SMS go
+    // to the same SMTP server as mail to <number>@sms.localhost (the local mailbox of npm start).
+    // `webhook` POSTs every message, e-mail and SMS, as JSON to OUTBOX_WEBHOOK_URL.
+    OUTBOX_SENDER: z.enum(['smtp', 'webhook']).default('smtp'),
     OUTBOX_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
-    OUTBOX_LOG_FILE: z.string().min(1).optional(),
+    OUTBOX_SMS_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+    // smtp://[user:password@]host:port (STARTTLS, required unless SMTP_REQUIRE_TLS=false) or smtps://... (TLS from the start).
+    SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+    SMTP_REQUIRE_TLS: z.stringbool().default(true),
+    SMTP_TLS_CA_FILE: z.string().min(1).optional(),
+    SMTP_FROM: z.string().min(3).max(200).default('DwayBank <no-reply@dwaybank.local>'),
+    // The account page that e-mailed links open (#verify-email=..., #reset-password=...): the public address customers use.
+    ACCOUNT_URL: z.url({ protocol: /^https?$/ }).optional(),
     // {"kid": "base64 32-byte key", ...}: AES-256-GCM keys for TOTP secrets and outbound codes; the greatest kid encrypts.
     MFA_ENCRYPTION_KEYS: z.string().min(1).optional(),
     MFA_ISSUER: z.string().min(1).max(64).default('DwayBank'),
@@ -50,6 +65,9 @@ const schema = z
     LOGIN_QUEUE: z.coerce.number().int().min(0).max(10_000).default(512),
     PASSWORD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(PASSWORD_LANE.concurrency),
     PASSWORD_QUEUE: z.coerce.number().int().min(0).max(10_000).default(PASSWORD_LANE.queue),
+    // Where browsers reach PostgREST, when not on the gateway's own origin (behind the proxy it is): the back office
+    // (/backoffice/) calls /rpc there (CORS) and its CSP allows that origin. The local stack sets it (scripts/lib/services.mjs).
+    API_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   })
   .superRefine((e, ctx) => {
     if (e.NODE_ENV === 'production' && !e.JWT_PRIVATE_JWKS) {
@@ -58,8 +76,19 @@ const schema = z
     if (e.NODE_ENV === 'production' && !e.MFA_ENCRYPTION_KEYS) {
       ctx.addIssue({ code: 'custom', path: ['MFA_ENCRYPTION_KEYS'], message: 'required in production (keys are never generated there)' });
     }
-    if (e.NODE_ENV === 'production' && e.OUTBOX_SENDER === 'log') {
-      ctx.addIssue({ code: 'custom', path: ['OUTBOX_SENDER'], message: 'the log sender writes codes to a file: use webhook in production' });
+    if (e.OUTBOX_SENDER === 'smtp' && !e.SMTP_URL) {
+      ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'required with OUTBOX_SENDER=smtp' });
+    }
+    if (e.NODE_ENV === 'production' && e.OUTBOX_SENDER === 'smtp') {
+      if (!e.SMTP_REQUIRE_TLS && !e.SMTP_URL?.startsWith('smtps:')) {
+        ctx.addIssue({ code: 'custom', path: ['SMTP_REQUIRE_TLS'], message: 'production sends mail over TLS only (smtps:// or STARTTLS required)' });
+      }
+      if (!e.OUTBOX_SMS_WEBHOOK_URL) {
+        ctx.addIssue({ code: 'custom', path: ['OUTBOX_SMS_WEBHOOK_URL'], message: 'required in production with OUTBOX_SENDER=smtp (SMS go to a provider, never to the mail server)' });
+      }
+    }
+    if (e.NODE_ENV === 'production' && !e.ACCOUNT_URL?.startsWith('https://')) {
+      ctx.addIssue({ code: 'custom', path: ['ACCOUNT_URL'], message: 'required in production: the https address of the account page that e-mailed links open' });
     }
     if (e.NODE_ENV === 'production') {
       for (const issue of productionPasskeyIssues(e.WEBAUTHN_RP_ID, e.WEBAUTHN_ORIGINS)) ctx.addIssue({ code: 'custom', ...issue });
@@ -86,7 +115,11 @@ const schema = z
       ctx.addIssue({ code: 'custom', path: ['KYC_STORAGE_DIR'], message: 'required unless KEYS_DIR is set' });
     }
   })
-  .transform((e) => ({ ...e, passkeys: { rpID: e.WEBAUTHN_RP_ID ?? 'localhost', rpName: e.WEBAUTHN_RP_NAME, origins: passkeyOrigins(e) } }));
+  .transform((e) => ({
+    ...e,
+    passkeys: { rpID: e.WEBAUTHN_RP_ID ?? 'localhost', rpName: e.WEBAUTHN_RP_NAME, origins: passkeyOrigins(e) },
+    accountUrl: e.ACCOUNT_URL ?? `http://localhost:${e.GATEWAY_PORT}/account/`,
+  }));
 
 /** The WebAuthn origins: WEBAUTHN_ORIGINS, or (development) the gateway's own address. */
 function passkeyOrigins(e: { WEBAUTHN_ORIGINS?: string | undefined; GATEWAY_PORT: number }): string[] {

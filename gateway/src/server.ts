@@ -7,6 +7,7 @@ import { createApp } from './app.js';
 import { createDb } from './db.js';
 import { ConfigError, loadEnv, type Env } from './env.js';
 import { createDrain } from './lib/drain.js';
+import { serveMetrics, watchDb } from './lib/metrics.js';
 import { createMfa } from './mfa/index.js';
 import { loadSettings, type Settings } from './settings.js';
 import { createTokens } from './tokens/jwt.js';
@@ -43,6 +44,7 @@ if (env.JWKS_FILE) writeJwksFile(env.JWKS_FILE, keys.jwks);
 log.info({ kid: keys.signing.kid, alg: keys.signing.alg, published: keys.jwks.keys.length }, 'signing keys loaded');
 
 const db = createDb(env.GATEWAY_DATABASE_URL, env.DB_POOL_SIZE, log);
+watchDb(db, log);
 
 // The settings shared with SQL, once: a database still starting is waited for (a bounded while).
 const SETTINGS_WAIT_MS = 30_000;
@@ -71,6 +73,11 @@ const app = createApp({ env, settings, db, tokens, log, signer, mfa });
 const drain = createDrain();
 const server = createAdaptorServer({ fetch: drain.guard(app.fetch), hostname: env.GATEWAY_HOST }) as Server;
 drain.attach(server);
+const metricsServer = env.METRICS_PORT ? serveMetrics(env.METRICS_HOST, env.METRICS_PORT, log) : null;
+metricsServer?.on('error', (e) => {
+  log.fatal({ err: { message: e.message } }, 'cannot serve metrics');
+  process.exit(1);
+});
 server.listen(env.GATEWAY_PORT, env.GATEWAY_HOST, () => {
   const { address, port } = server.address() as AddressInfo;
   log.info({ host: address, port }, 'gateway listening');
@@ -95,6 +102,8 @@ async function shutdown(signal: string) {
   const http = drain.drain();
   log.info({ signal, inFlight: drain.inFlight(), timeoutMs: env.SHUTDOWN_TIMEOUT_MS }, 'shutting down');
   await http;
+  metricsServer?.close();
+  metricsServer?.closeAllConnections();  // a scraper's keep-alive connection must not hold the process
   await background;
   await db.end();
   // Nothing is left to keep the process alive, so it ends, with 0: no process.exit here, so

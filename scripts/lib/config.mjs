@@ -12,9 +12,11 @@ export const int = (v, d) => (v ? Number.parseInt(v, 10) : d);
 
 /** Ports and folders of one stack. `dev` is `npm start`; `test` is `npm test`. */
 export const PROFILES = {
-  dev: { prefix: '', pg: 54320, postgrest: 3000, gateway: 3001, admin: 3002 },
-  test: { prefix: 'TEST_', pg: 54330, postgrest: 3010, gateway: 3011, admin: 3012 },
-  bench: { prefix: 'BENCH_', pg: 54380, postgrest: 3060, gateway: 3061, admin: 3062 },
+  // metrics: the gateway's /metrics listener; prometheus, exporter: `npm start -- --metrics` (scripts/lib/monitoring.mjs),
+  // off the Debian packages' own 9090 and 9187 (their services may already run there).
+  dev: { prefix: '', pg: 54320, postgrest: 3000, gateway: 3001, admin: 3002, metrics: 3003, prometheus: 3004, exporter: 3005, smtp: 2525, inbox: 3006 },
+  test: { prefix: 'TEST_', pg: 54330, postgrest: 3010, gateway: 3011, admin: 3012, metrics: 3013, prometheus: 3014, exporter: 3015, smtp: 2535, inbox: 3016 },
+  bench: { prefix: 'BENCH_', pg: 54380, postgrest: 3060, gateway: 3061, admin: 3062, metrics: 3063, prometheus: 3064, exporter: 3065, smtp: 2585, inbox: 3066 },
 };
 
 export function stackConfig(profile = 'dev') {
@@ -29,6 +31,13 @@ export function stackConfig(profile = 'dev') {
     postgrestPort: int(e('POSTGREST_PORT'), p.postgrest),
     postgrestAdminPort: int(e('POSTGREST_ADMIN_PORT'), p.admin),
     gatewayPort: int(e('GATEWAY_PORT'), p.gateway),
+    // A stack started on other ports (two stacks side by side) gets its metrics listener beside its gateway.
+    metricsPort: int(e('METRICS_PORT'), e('GATEWAY_PORT') ? int(e('GATEWAY_PORT')) + 10000 : p.metrics),
+    prometheusPort: int(e('PROMETHEUS_PORT'), e('GATEWAY_PORT') ? int(e('GATEWAY_PORT')) + 10001 : p.prometheus),
+    exporterPort: int(e('EXPORTER_PORT'), e('GATEWAY_PORT') ? int(e('GATEWAY_PORT')) + 10002 : p.exporter),
+    // The local mailbox (scripts/mailbox.mjs): the catch-all SMTP server the gateway sends to, and its web inbox.
+    smtpPort: int(e('SMTP_PORT'), e('GATEWAY_PORT') ? int(e('GATEWAY_PORT')) + 11000 : p.smtp),
+    inboxPort: int(e('INBOX_PORT'), e('GATEWAY_PORT') ? int(e('GATEWAY_PORT')) + 12000 : p.inbox),
     host: '127.0.0.1',
     dbName: env.DATABASE_NAME ?? 'dwaybank',
     owner: 'dwaybank_owner',

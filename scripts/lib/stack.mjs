@@ -9,15 +9,20 @@ import { ensurePrereqs } from './prereqs.mjs';
 import { stackConfig } from './config.mjs';
 import { startPostgres, stopPostgres, checkDurability } from './cluster.mjs';
 import { prepareDatabase, psql } from './database.mjs';
-import { startService, stopProcess } from './services.mjs';
+import { inboxUrl, startService, stopProcess } from './services.mjs';
+import { ensureMonitorRole, startMonitoring } from './monitoring.mjs';
 
 export * from './config.mjs';
 export * from './cluster.mjs';
 export * from './database.mjs';
 export * from './services.mjs';
 
-/** Brings the whole stack up; returns a handle with urls and stop(). */
-export async function up(profile = 'dev', { fresh = false } = {}) {
+/**
+ * Brings the whole stack up; returns a handle with urls and stop(). `monitoring`: also
+ * Prometheus and the PostgreSQL exporter (scripts/lib/monitoring.mjs), scraping every
+ * `scrapeInterval`; the handle's `monitoring` then has their URLs.
+ */
+export async function up(profile = 'dev', { fresh = false, monitoring = false, scrapeInterval = '15s' } = {}) {
   const cfg = stackConfig(profile);
   const { bin } = await ensurePrereqs({ pgtap: profile === 'test', plpgsqlCheck: profile === 'test' });
   ensurePrereqs.pgBin = bin;
@@ -40,11 +45,22 @@ export async function up(profile = 'dev', { fresh = false } = {}) {
       await psql(u.root, `alter database ${cfg.dbName} set dwaybank.${k} = '${v}'`);
     const logDir = path.join(cfg.dataDir, 'logs');
     fs.mkdirSync(logDir, { recursive: true });
+    children.push(await startService('mailbox', cfg, logDir));
     children.push(await startService('gateway', cfg, logDir));
     children.push(await startService('postgrest', cfg, logDir));
+    const inbox = inboxUrl(cfg);
     const gatewayUrl = `http://${cfg.host}:${cfg.gatewayPort}`;
     const postgrestUrl = `http://${cfg.host}:${cfg.postgrestPort}`;
-    return { cfg, urls: u, gatewayUrl, postgrestUrl, children, stop, logDir };
+    const metricsUrl = `http://${cfg.host}:${cfg.metricsPort}/metrics`;
+    let mon = null;
+    if (monitoring) {
+      const url = await ensureMonitorRole({ superuserUrl: u.superuser, dataDir: cfg.dataDir });
+      mon = await startMonitoring({ dir: path.join(cfg.dataDir, 'monitoring'), scrapeInterval, prometheusPort: cfg.prometheusPort,
+        gateways: [`${cfg.host}:${cfg.metricsPort}`], databases: [{ name: 'primary', url, exporterPort: cfg.exporterPort }] });
+      children.push(...mon.children);
+    }
+    return { cfg, urls: u, gatewayUrl, postgrestUrl, metricsUrl, inboxUrl: inbox, children, stop, logDir,
+      monitoring: mon && { prometheusUrl: mon.prometheusUrl, exporterUrls: mon.exporterUrls } };
   } catch (e) {
     await stop();
     throw e;

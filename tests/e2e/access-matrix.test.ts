@@ -48,10 +48,12 @@ beforeAll(async () => {
     where n.nspname = 'api' and c.relkind = 'v' order by 1`)).rows.map((r) => r.relname);
 }, 60_000);
 
-// Refused for lack of privilege. Anonymous requests never get that far: app.check_request
-// (db-pre-request) answers 401 to every anonymous call of an api object.
+// Refused for lack of privilege, in the one error shape: app.check_request (db-pre-request) looks the
+// route's privilege up and answers 401 UNAUTHENTICATED without a token, 403 FORBIDDEN with one, before
+// PostgreSQL's own "permission denied" (42501, naming the function) could reach the client.
 const denied = (r: { status: number; body: any }, role: Role) =>
-  role === 'anon' ? r.status === 401 : (r.status === 401 || r.status === 403) && r.body?.code === '42501';
+  role === 'anon' ? r.status === 401 && r.body?.code === 'UNAUTHENTICATED'
+    : r.status === 403 && r.body?.code === 'FORBIDDEN' && r.body?.message === 'Your role may not make this call.';
 
 describe('access matrix over HTTP', () => {
   it('allows exactly what the catalog grants, for every api function and role', async () => {

@@ -1,6 +1,6 @@
 // Account flows as an attacker who knows the password tries them over HTTP
 // (issue 15, findings 13-16 and the password-change half of 5). Links and codes
-// come from the development mailbox the gateway's `log` outbox sender writes.
+// come from the stack's local mailbox, which received them over SMTP (scripts/mailbox.mjs).
 import { describe, expect, it } from 'vitest';
 import { backupCodeSession, db, enrolTotp, gateway, login, mail, me, newUser, postgrest, session, uniqueEmail, type TestUser } from './helpers.js';
 
@@ -68,7 +68,7 @@ describe('finding 14: nobody removes another person\'s factor alone', () => {
     const admin = await staff('h1-admin', 'admin');
     const r = await postgrest('/rpc/disable_mfa_method', { method: 'POST', token: admin, json: { user_id: victim.userId, method: 'totp' } });
     expect(r.status).toBe(403);
-    expect(r.body.details).toBe('ACCOUNT_RECOVERY_REQUIRED');
+    expect(r.body.code).toBe('ACCOUNT_RECOVERY_REQUIRED');
     expect((await login(victim.email, victim.password)).body.mfa_required).toBe(true);
     const clock = await postgrest('/rpc/disable_mfa_method', { method: 'POST', token: admin,
       json: { user_id: victim.userId, method: 'totp', now: '2000-01-01T00:00:00Z' } });
@@ -78,7 +78,9 @@ describe('finding 14: nobody removes another person\'s factor alone', () => {
     expect(done.status).toBe(200);
     const notice = await mail(victim.userId, 'mfa_disabled');
     expect(notice.to).toBe(victim.email);
-    expect(notice.data).toMatchObject({ method: 'totp', last_factor: true });
+    expect(notice.subject).toBe('A second factor was removed');
+    expect(notice.text).toMatch(/^An authenticator app was removed from your DwayBank account/);
+    expect(notice.text).toContain('It was your last second factor');
   });
 });
 
@@ -91,12 +93,12 @@ describe('finding 15: "sign out everywhere" needs a step-up and keeps only the c
     const r = await postgrest('/rpc/revoke_user_sessions', { method: 'POST', token: stolen.access_token,
       json: { user_id: u.userId, reason: 'stolen', except_session: stolen.session_id } });
     expect(r.status).toBe(403);
-    expect(r.body.details).toBe('STEP_UP_REQUIRED');
+    expect(r.body.code).toBe('STEP_UP_REQUIRED');
     const fresh = await session(u);
     const other = await postgrest('/rpc/revoke_user_sessions', { method: 'POST', token: fresh.access_token,
       json: { user_id: u.userId, reason: 'stolen', except_session: stolen.session_id } });
     expect(other.status).toBe(400);
-    expect(other.body.details).toBe('INVALID_EXCEPT_SESSION');
+    expect(other.body.code).toBe('INVALID_EXCEPT_SESSION');
     expect((await me(owner.access_token)).status).toBe(200);
     const mine = await postgrest('/rpc/revoke_user_sessions', { method: 'POST', token: fresh.access_token,
       json: { user_id: u.userId, reason: 'signed_out_everywhere', except_session: fresh.session_id } });
@@ -140,7 +142,7 @@ describe('finding 16: account recovery', () => {
     expect(second.status).toBe(200);
     expect(new Date(second.body.not_before).getTime()).toBeGreaterThan(Date.now() + 71 * 3600_000);
     const early = await postgrest('/rpc/complete_account_recovery', { method: 'POST', token: officer, json: { recovery_id: r.body.recovery_id } });
-    expect(early.body.details).toBe('RECOVERY_WAITING');
+    expect(early.body.code).toBe('RECOVERY_WAITING');
     const approved = await mail(u.userId, 'account_recovery_approved');
     expect(approved.data.cancel_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(new Date(approved.data.not_before).getTime()).toBeGreaterThan(Date.now() + 71 * 3600_000);

@@ -1,7 +1,7 @@
 // Account lifecycle over HTTP: e-mail verification, forgotten password, password
 // and e-mail change behind step-up, account recovery request, and the audit
-// trail. Links (tokens) are read from the development mailbox the gateway's
-// `log` outbox sender writes (OUTBOX_LOG_FILE, default <TEST_STACK_DATA_DIR>/outbox.log).
+// trail. Links (tokens) are read from the e-mails the stack's local mailbox received over SMTP
+// (scripts/mailbox.mjs; INBOX_URL).
 import { describe, expect, it } from 'vitest';
 import { codeAt, PERIOD } from '../../gateway/src/mfa/totp.js';
 import { assertNoInternals, backupCodeSession, db, enrolTotp, gateway, lastOutboxId, login, mail, mailbox, me, newUser, postgrest, refresh, session, uniqueEmail, type TestUser } from './helpers.js';
@@ -46,7 +46,7 @@ describe('e-mail verification', () => {
       address_line1: 'Lindenallee 5', city: 'Köln', postal_code: '50667', residence_country: 'DE',
       id_document_type: 'passport', id_document_number: 'C7T9K2L4M' } });
     expect(kyc.status).toBe(403);
-    expect(kyc.body.details).toBe('EMAIL_NOT_VERIFIED');
+    expect(kyc.body.code).toBe('EMAIL_NOT_VERIFIED');
     const otp = await gateway('/auth/mfa/otp/enroll', { method: 'POST', token: s.access_token, json: { method: 'email' } });
     expect(otp.status).toBe(403);
     expect(otp.body.code).toBe('EMAIL_NOT_VERIFIED');
@@ -201,13 +201,13 @@ describe('account recovery', () => {
     expect(first.status).toBe(200);
     const same = await postgrest('/rpc/approve_account_recovery', { method: 'POST', token: officers[0], json: { recovery_id: r.body.recovery_id } });
     expect(same.status).toBe(409);
-    expect(same.body.details).toBe('FOUR_EYES_REQUIRED');
+    expect(same.body.code).toBe('FOUR_EYES_REQUIRED');
     const second = await postgrest('/rpc/approve_account_recovery', { method: 'POST', token: officers[1], json: { recovery_id: r.body.recovery_id } });
     expect(second.status).toBe(200);
     expect(second.body.status).toBe('approved');
     const early = await postgrest('/rpc/complete_account_recovery', { method: 'POST', token: officers[1], json: { recovery_id: r.body.recovery_id } });
     expect(early.status).toBe(409);
-    expect(early.body.details).toBe('RECOVERY_WAITING');
+    expect(early.body.code).toBe('RECOVERY_WAITING');
     // The password step alone cannot cancel (tests/e2e/account-hardening: the e-mailed link can);
     // the customer (who may not have asked for it) cancels signed in at aal2.
     const l2 = await login(u.email, u.password);
@@ -230,7 +230,7 @@ describe('audit', () => {
     const events = (await db.query<{ event_type: string }>('select distinct event_type from audit.audit_log where subject_user_id = $1', [user.userId])).rows.map((r) => r.event_type);
     expect(events).toEqual(expect.arrayContaining(['account.email_verification.sent', 'account.email.verified',
       'account.password_reset.requested', 'account.password.reset', 'session.revoked_all']));
-    const tokens = mailbox().filter((l) => l.data?.token).map((l) => l.data.token as string);
+    const tokens = (await mailbox()).filter((l) => l.data?.token).map((l) => l.data.token as string);
     expect(tokens.length).toBeGreaterThan(2);
     const dump = (await db.query("select string_agg(a::text, ' ') as s from audit.audit_log a where occurred_at > now() - interval '1 hour'")).rows[0].s as string;
     for (const t of tokens) expect(dump).not.toContain(t);

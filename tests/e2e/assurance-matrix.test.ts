@@ -7,8 +7,9 @@ import { apiFunctions, apiViews, gatewayRoutes, type Entry, type Role } from '..
 import { backupCodeSession, db, enrolTotp, gateway, newUser, postgrest, session, staffUser, type Reply } from './helpers.js';
 
 const PLACEHOLDER_ID = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
-/** Gateway routes that are not in /openapi.json (the document itself, the static account page). */
-const UNDOCUMENTED = Object.keys(gatewayRoutes).filter((k) => k === 'GET /openapi.json' || k.startsWith('GET /account'));
+/** Gateway routes that are not in /openapi.json (the document itself, the static account page and back office). */
+const UNDOCUMENTED = Object.keys(gatewayRoutes).filter((k) => k === 'GET /openapi.json' || k.startsWith('GET /account')
+  || k.startsWith('GET /backoffice'));
 
 interface Fn { name: string; args: string[]; required: string[] }
 let fns: Fn[] = [];
@@ -115,7 +116,7 @@ const entries = (): [string, Entry][] => [
   ...Object.entries(apiViews).map(([k, e]) => [`view ${k}`, e] as [string, Entry]),
   ...Object.entries(gatewayRoutes).map(([k, e]) => [`route ${k}`, e] as [string, Entry]),
 ].sort(([ka, a], [kb, b]) => lateness(ka, a) - lateness(kb, b));
-const codeOf = (r: Reply) => r.body?.code === 'PT403' || r.body?.code === 'PT401' ? r.body?.details : r.body?.code;
+const codeOf = (r: Reply) => r.body?.code;
 
 /** A signed-in staff account without a factor: an aal1 session. */
 async function staffAal1(role: 'admin' | 'compliance_officer'): Promise<Caller> {

@@ -250,7 +250,8 @@ describe('remaining races (finding 12)', () => {
       first.release();
     }
     expect(second).toBeInstanceOf(Error);
-    expect(second).toMatchObject({ code: 'PT409', detail: 'WATCHLIST_LOAD_IN_PROGRESS' });
+    expect(second).toMatchObject({ code: 'PGRST' });
+    expect(JSON.parse((second as Error).message)).toMatchObject({ code: 'WATCHLIST_LOAD_IN_PROGRESS' });
     const rows = await db.query('delete from app.watchlists where name = $1 and version = $2', ['race-list', version]);
     expect(rows.rowCount).toBe(1);
   }, 60_000);

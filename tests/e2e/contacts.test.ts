@@ -26,10 +26,10 @@ describe('phone number changes', () => {
     const { user, aal1 } = await withSms('phone-aal1');
     const direct = await postgrest('/rpc/update_my_profile', { method: 'POST', token: aal1, json: { phone: '+4915199999901' } });
     expect(direct.status).toBe(409);
-    expect(direct.body.details ?? direct.body.code).toBe('PHONE_CHANGE_NEEDS_VERIFICATION');
+    expect(direct.body.code).toBe('PHONE_CHANGE_NEEDS_VERIFICATION');
     const started = await postgrest('/rpc/request_phone_change', { method: 'POST', token: aal1, json: { phone: '+4915199999901' } });
     expect(started.status).toBe(403);
-    expect(started.body.details ?? started.body.code).toBe('STEP_UP_REQUIRED');
+    expect(started.body.code).toBe('STEP_UP_REQUIRED');
     expect((await db.query('select phone from app.users where id = $1', [user.userId])).rows[0].phone).toBe(OLD);
   });
 

@@ -1,26 +1,16 @@
 // One registry of error codes (db/errors.md). A client handles a code it finds
 // there; a code raised by SQL or answered by the gateway that the registry does
 // not list (or lists with another status) is a bug this test catches:
-// - SQL: every `raise ... errcode = 'PT4xx', detail = '<CODE>'`, every PGRST JSON
-//   `"code":"<CODE>"` and every committed refusal in the live functions;
+// - SQL: every `raise sqlstate 'PGRST'` (code and status), every JSON `"code":"<CODE>"`
+//   and every committed refusal in the live functions;
 // - gateway: every `new ApiError(<status>, '<CODE>'` in gateway/src, and every
 //   code an OpenAPI error response names.
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { db, gateway } from './helpers.js';
+import { db, errorRegistry, gateway } from './helpers.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
-
-/** Code -> the HTTP statuses the registry gives it ("403/409" lists two). */
-function registry(): Map<string, Set<number>> {
-  const out = new Map<string, Set<number>>();
-  for (const line of fs.readFileSync(path.join(root, 'db', 'errors.md'), 'utf8').split('\n')) {
-    const m = /^\| `([A-Z][A-Z0-9_]+)` \| ([0-9/ ]+) \|/.exec(line);
-    if (m) out.set(m[1]!, new Set(m[2]!.split('/').map((s) => Number(s.trim()))));
-  }
-  return out;
-}
 
 function walk(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -30,7 +20,7 @@ function walk(dir: string): string[] {
 const CODE = /\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g;
 
 describe('error registry (db/errors.md)', () => {
-  const codes = registry();
+  const codes = errorRegistry();
 
   it('lists the codes with their statuses', () => {
     expect(codes.size).toBeGreaterThan(50);
@@ -43,11 +33,13 @@ describe('error registry (db/errors.md)', () => {
      where n.nspname in ('api', 'app', 'app_private', 'audit')`);
     const missing: string[] = [];
     for (const { fn, src } of rows) {
-      for (const m of src.matchAll(/errcode\s*=\s*'PT(\d{3})'\s*,\s*detail\s*=\s*'([A-Z][A-Z0-9_]+)'/g)) {
-        if (!codes.get(m[2]!)?.has(Number(m[1]))) missing.push(`${m[2]} (${m[1]}) raised by ${fn}`);
-      }
-      for (const m of src.matchAll(/detail\s*=\s*'([A-Z][A-Z0-9_]+)'/g)) {
-        if (!codes.has(m[1]!)) missing.push(`${m[1]} raised by ${fn}`);
+      // raise sqlstate 'PGRST' using message = '{"code":"X",...}' (or json_build_object('code', 'X', ...)), detail = '{"status":N,...}'
+      for (const m of src.matchAll(/raise sqlstate 'PGRST' using\s+message = ([\s\S]*?),\s*detail = ([^;]*);/g)) {
+        const code = /"code":"([A-Z][A-Z0-9_]+)"|'code', '([A-Z][A-Z0-9_]+)'/.exec(m[1]!);
+        const status = /"status":(\d{3})/.exec(m[2]!);
+        const name = code?.[1] ?? code?.[2];
+        if (!name || !status) missing.push(`a refusal without a literal code and status in ${fn}: ${m[0].slice(0, 120)}`);
+        else if (!codes.get(name)?.has(Number(status[1]))) missing.push(`${name} (${status[1]}) raised by ${fn}`);
       }
       for (const m of src.matchAll(/"code":"([A-Z][A-Z0-9_]+)"/g)) {
         if (!codes.has(m[1]!)) missing.push(`${m[1]} (PGRST) raised by ${fn}`);

@@ -170,7 +170,7 @@ describe('npm run build', () => {
     expect(final).toMatch(/^CMD \["node", "dist\/src\/server\.js"\]$/m);
     const secrets = {
       POSTGRES_PASSWORD: 'p', DATABASE_OWNER_PASSWORD: 'o', DATABASE_AUTHENTICATOR_PASSWORD: 'a', DATABASE_GATEWAY_PASSWORD: 'g',
-      JWT_PRIVATE_JWKS: '{"keys":[]}', MFA_ENCRYPTION_KEYS: '{}', KYC_ENCRYPTION_KEYS: '{}', OUTBOX_WEBHOOK_URL: 'https://notify.example/hook',
+      JWT_PRIVATE_JWKS: '{"keys":[]}', MFA_ENCRYPTION_KEYS: '{}', KYC_ENCRYPTION_KEYS: '{}', SMTP_URL: 'smtp://relay.example:587', OUTBOX_SMS_WEBHOOK_URL: 'https://sms.example/hook',
     };
     const out = spawnSync('docker-compose', ['config'], { cwd: ROOT, env: { ...process.env, ...secrets }, encoding: 'utf8' });
     expect(out.status, out.stderr).toBe(0);

@@ -97,24 +97,60 @@ export const refresh = (refresh_token: string) => gateway<AuthReply>('/auth/toke
 
 export const me = (token: string) => postgrest('/rpc/me', { method: 'POST', token, json: {} });
 
+/** db/errors.md: code -> the HTTP statuses the registry gives it ("403/409" lists two). */
+export function errorRegistry(): Map<string, Set<number>> {
+  const out = new Map<string, Set<number>>();
+  for (const line of fs.readFileSync(path.resolve(import.meta.dirname, '../../db/errors.md'), 'utf8').split('\n')) {
+    const m = /^\| `([A-Z][A-Z0-9_]+)` \| ([0-9/ ]+) \|/.exec(line);
+    if (m) out.set(m[1]!, new Set(m[2]!.split('/').map((s) => Number(s.trim()))));
+  }
+  return out;
+}
+
 /** Nothing an error body shows may come from SQL or the server's insides. */
 export function assertNoInternals(text: string): void {
   const leaks = [/\bselect\b/i, /\bapp\./, /app_private/, /SQLSTATE/i, /\bat .+\.(ts|js):\d+/, /stack/i, /pg_/, /ERROR:/];
   for (const re of leaks) if (re.test(text)) throw new Error(`error body leaks internals (${re}): ${text}`);
 }
 
-export interface MailboxMessage { id: string; to: string | null; template: string; data: Record<string, any> }
+/** A message as the local mailbox (scripts/mailbox.mjs) received it over SMTP, with what a customer reads in it. */
+export interface MailboxMessage {
+  /** The outbox id (from the Message-ID). */
+  id: string;
+  /** The e-mail address, or the phone number of an SMS. */
+  to: string | null;
+  template: string;
+  subject: string;
+  text: string;
+  html: string;
+  messageId: string;
+  /** What the message gives its reader: a link's token, a recovery's cancel token, a code, a date. */
+  data: Record<string, any>;
+}
 
-/**
- * The messages the `log` outbox sender has written (OUTBOX_LOG_FILE, default
- * <TEST_STACK_DATA_DIR>/outbox.log). Only complete lines: the gateway may be
- * appending one while a test reads.
- */
-export function mailbox(): MailboxMessage[] {
-  const file = process.env.OUTBOX_LOG_FILE ?? path.join(process.env.TEST_STACK_DATA_DIR ?? process.env.STACK_DATA_DIR ?? '.data/test', 'outbox.log');
-  if (!fs.existsSync(file)) return [];
-  const text = fs.readFileSync(file, 'utf8');
-  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as MailboxMessage);
+const INBOX_URL = process.env.INBOX_URL?.replace(/\/$/, '');
+const LINK = /#(verify-email|confirm-email-change|reset-password|cancel-recovery)=([A-Za-z0-9_.~-]+)/g;
+
+function readMessage(m: any): MailboxMessage {
+  const data: Record<string, any> = {};
+  for (const [, action, token] of (m.text as string).matchAll(LINK)) data[action === 'cancel-recovery' ? 'cancel_token' : 'token'] = token;
+  const code = /\b(\d{6,8})\b/.exec(m.text)?.[1];
+  if (m.template === 'mfa_code') data.code = code;
+  if (m.template === 'phone_change_code') data.token = code;
+  const at = /from (\d{4}-\d\d-\d\d \d\d:\d\d) UTC/.exec(m.text)?.[1];
+  if (at) data.not_before = `${at.replace(' ', 'T')}:00Z`;
+  const rcpt: string | undefined = m.envelopeTo[0];
+  const to = rcpt?.endsWith('@sms.localhost') ? `+${rcpt.split('@')[0]}` : rcpt ?? null;
+  return { id: String(m.outboxId), to, template: m.template, subject: m.subject, text: m.text, html: m.html, messageId: m.messageId, data };
+}
+
+/** The messages the local mailbox has received (newest first), read over its HTTP API: all, or those after an outbox id. */
+export async function mailbox({ after, outboxId }: { after?: number; outboxId?: string } = {}): Promise<MailboxMessage[]> {
+  if (!INBOX_URL) throw new Error('INBOX_URL must be set (npm test sets it: the local mailbox of the stack)');
+  const query = new URLSearchParams({ ...(after ? { after: String(after) } : {}), ...(outboxId ? { outbox_id: outboxId } : {}) });
+  const res = await fetch(`${INBOX_URL}/api/messages?${query}`);
+  if (!res.ok) throw new Error(`the mailbox answered ${res.status}`);
+  return ((await res.json()) as any[]).filter((m) => m.outboxId).map(readMessage);
 }
 
 /** The outbox's last id: messages after it are the ones a test's next request causes. */
@@ -130,7 +166,7 @@ export async function mail(userId: string, template: string, { after = 0, channe
       `select id::text from app_private.outbox
         where user_id = $1 and template = $2 and id > $3 and ($4::text is null or channel::text = $4)
         order by id desc limit 1`, [userId, template, after, channel ?? null])).rows.map((r) => r.id);
-    const m = ids.length ? mailbox().find((l) => l.id === ids[0]) : undefined;
+    const m = ids.length ? (await mailbox({ outboxId: ids[0] }))[0] : undefined;
     if (m) return m;
     await new Promise((r) => setTimeout(r, 200));
   }

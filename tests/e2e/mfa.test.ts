@@ -1,8 +1,8 @@
 // MFA over HTTP: TOTP enrolment (codes from oathtool), sign-in with a second
 // factor, replay, backup codes, rate limit, SMS/e-mail codes via the outbox,
 // step-up, trusted devices, and no secret in clear anywhere.
-// SMS/e-mail codes are read from the development mailbox the gateway's `log`
-// outbox sender writes: OUTBOX_LOG_FILE, default <TEST_STACK_DATA_DIR>/outbox.log.
+// SMS/e-mail codes are read as the customer reads them: from the stack's local mailbox, which
+// received them over SMTP (scripts/mailbox.mjs; INBOX_URL).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,7 +40,7 @@ async function codeSentTo(userId: string, channel: 'sms' | 'email', after: numbe
   const ids = (await db.query<{ id: string }>('select id::text from app_private.outbox where user_id = $1 and channel = $2 and id > $3 order by id',
     [userId, channel, after])).rows.map((r) => r.id);
   for (let i = 0; i < 60; i++) {
-    const m = mailbox().find((l) => ids.includes(l.id));
+    const m = (await mailbox({ after })).find((l) => ids.includes(l.id));
     if (m) return m.data.code;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -193,7 +193,7 @@ describe('MFA', () => {
     expect(t.status).toBe(200);
     const refused = await postgrest('/rpc/disable_mfa_method', { method: 'POST', token: t.body.access_token, json: { user_id: u.userId, method: 'totp' } });
     expect(refused.status).toBe(403);
-    expect(refused.body.details).toBe('STEP_UP_REQUIRED');
+    expect(refused.body.code).toBe('STEP_UP_REQUIRED');
     const up = await gateway('/auth/mfa/step-up', { method: 'POST', token: t.body.access_token, json: { method: 'backup_codes', code: u.backupCodes[1] } });
     expect(up.status).toBe(200);
     expect(up.body.aal).toBe('aal2');

@@ -3,6 +3,8 @@
 // believed. The gateway counts `TRUST_PROXY` entries from the right; SQL (for
 // PostgREST requests) counts `dwaybank.trusted_proxy_hops`; both default to 0.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -11,13 +13,14 @@ import { db, login, newUser, postgrest, session } from './helpers.js';
 const secrets = {
   POSTGRES_PASSWORD: 'p', DATABASE_OWNER_PASSWORD: 'o', DATABASE_AUTHENTICATOR_PASSWORD: 'a',
   DATABASE_GATEWAY_PASSWORD: 'g', JWT_PRIVATE_JWKS: '{"keys":[]}', MFA_ENCRYPTION_KEYS: '{}',
-  KYC_ENCRYPTION_KEYS: '{}', OUTBOX_WEBHOOK_URL: 'https://notify.example/hook',
+  KYC_ENCRYPTION_KEYS: '{}', SMTP_URL: 'smtp://relay.example:587', OUTBOX_SMS_WEBHOOK_URL: 'https://sms.example/hook',
 };
 
-interface Service { environment?: Record<string, string | number | null>; command?: string[] | string; ports?: unknown[]; depends_on?: unknown }
+interface Service { image?: string; environment?: Record<string, string | number | null>; command?: string[] | string; ports?: unknown[]; depends_on?: unknown; volumes?: unknown[] }
 type Compose = { services: Record<string, Service> };
 
-const APP_SERVICES = new Set(['db', 'migrate', 'gateway', 'postgrest']);
+/** A proxy is a service running one (not any service that is not ours: a pooler or a monitor sets no header). */
+const isProxy = (s: Service) => /^(haproxy|nginx|caddy|traefik|envoyproxy\/envoy)(:|$)/.test(s.image ?? '');
 
 /** Services that believe X-Forwarded-For (the gateway by TRUST_PROXY, PostgREST's SQL by dwaybank.trusted_proxy_hops). */
 function trustingServices(c: Compose): string[] {
@@ -37,7 +40,7 @@ function proxyTrustViolations(c: Compose): string[] {
   const trusting = trustingServices(c);
   if (trusting.length === 0) return [];
   const published = Object.entries(c.services).filter(([, s]) => (s.ports ?? []).length > 0).map(([n]) => n);
-  const proxies = Object.keys(c.services).filter((n) => !APP_SERVICES.has(n));
+  const proxies = Object.entries(c.services).filter(([, s]) => isProxy(s)).map(([n]) => n);
   const violations: string[] = [];
   if (proxies.length === 0) violations.push(`${trusting.join(', ')} trust X-Forwarded-For, but no proxy service sets it`);
   const direct = published.filter((n) => !proxies.includes(n));
@@ -62,8 +65,23 @@ describe('docker-compose.yml and forwarded headers', () => {
     expect(proxyTrustViolations(c)).not.toEqual([]);
     // A proxy in front, the only published port: then the header can be trusted.
     for (const s of Object.values(c.services)) delete s.ports;
-    c.services.proxy = { ports: ['443:443'], depends_on: ['gateway', 'postgrest'] };
+    c.services.proxy = { image: 'haproxy:2.6', ports: ['443:443'], depends_on: ['gateway', 'postgrest'] };
     expect(proxyTrustViolations(c)).toEqual([]);
+    // A service that is no proxy (a pooler, a monitor) does not make the header trustworthy.
+    c.services.proxy = { image: 'debian:bookworm-slim', ports: ['443:443'] };
+    expect(proxyTrustViolations(c)).not.toEqual([]);
+  });
+
+  it('has its proxy state X-Forwarded-For itself: the one hop the servers trust (deploy/proxy/haproxy.compose.cfg)', () => {
+    const c = composeConfig();
+    // The client-facing one (an HA profile may add a proxy of its own for the database, publishing nothing).
+    const proxies = Object.values(c.services).filter((s) => isProxy(s) && (s.ports ?? []).length > 0);
+    expect(proxies.length).toBe(1);
+    expect(trustingServices(c).length).toBeGreaterThan(0);
+    expect(JSON.stringify(proxies[0]!.volumes)).toContain('deploy/proxy/haproxy.compose.cfg');
+    const cfg = fs.readFileSync(path.resolve(import.meta.dirname, '../../deploy/proxy/haproxy.compose.cfg'), 'utf8');
+    expect(cfg).toMatch(/^\s*http-request del-header X-Forwarded-For$/m);
+    expect(cfg).toMatch(/^\s*option forwardfor$/m);
   });
 });
 
@@ -88,6 +106,7 @@ describe('client address', () => {
     const rows = await db.query('select host(ip) as ip from audit.audit_log where request_id = $1', [requestId]);
     expect(rows.rows.length).toBeGreaterThan(0);
     // No proxy of ours in front of PostgREST here (dwaybank.trusted_proxy_hops = 0): no entry is believed.
-    for (const row of rows.rows) expect(row.ip).toBeNull();
+    // Through the proxy (TEST_BEHIND_PROXY=1), the one it sets: this test's own address.
+    for (const row of rows.rows) expect(row.ip).toBe(process.env.TEST_BEHIND_PROXY === '1' ? '127.0.0.1' : null);
   });
 });

@@ -199,7 +199,7 @@ describe('passkeys in production (finding 18)', () => {
   it('cannot be deployed by docker-compose on development defaults: it sets an RP ID and https origins that pass', () => {
     const secrets = {
       POSTGRES_PASSWORD: 'p', DATABASE_OWNER_PASSWORD: 'o', DATABASE_AUTHENTICATOR_PASSWORD: 'a', DATABASE_GATEWAY_PASSWORD: 'g',
-      JWT_PRIVATE_JWKS: '{"keys":[]}', MFA_ENCRYPTION_KEYS: '{}', KYC_ENCRYPTION_KEYS: '{}', OUTBOX_WEBHOOK_URL: 'https://notify.example/hook',
+      JWT_PRIVATE_JWKS: '{"keys":[]}', MFA_ENCRYPTION_KEYS: '{}', KYC_ENCRYPTION_KEYS: '{}', SMTP_URL: 'smtp://relay.example:587', OUTBOX_SMS_WEBHOOK_URL: 'https://sms.example/hook',
     };
     const out = spawnSync('docker-compose', ['config'], { cwd: root, env: { ...process.env, ...secrets }, encoding: 'utf8' });
     expect(out.status, out.stderr).toBe(0);

@@ -1,131 +1,164 @@
-// Replication and failover on one machine: a streaming standby made with
-// pg_basebackup -R, synchronous commit to it, a read-only PostgREST on the
-// standby serving read RPCs; then the primary is killed, the standby promoted,
-// the gateway and PostgREST pointed at it, and every write the client saw
-// acknowledged must be on the new primary.
-import fs from 'node:fs';
-import path from 'node:path';
-import pg from 'pg';
-import { postgrestBin, restartService, startProcess, stopProcess, urls as stackUrls, waitFor, writePostgrestConf, ROOT } from '../../scripts/lib/stack.mjs';
-import { WriteLoad, asPostgres, crashPostgres, http, realDir, sh, sleep, startCluster, stopCluster, waitUntil } from './lib.mjs';
+// Failover on a real HA engine (scripts/lib/ha.mjs: Patroni 3.0 + etcd 3.4,
+// a synchronous standby, HAProxy routing to whichever node Patroni calls the
+// primary, PgBouncer and the HTTP proxy in front). Under a write load through
+// the proxy:
+//   cycle 1: kill -9 of the primary's postmaster;
+//   cycle 2: kill -9 of the Patroni agent on the (new) primary;
+// each time Patroni promotes the standby by itself (nothing here calls
+// promote), the old primary rejoins as the synchronous standby (in cycle 2
+// once the supervisor, here this test, starts its agent again); then a planned
+// switchover through `patronictl switchover`. Every write the client saw
+// acknowledged must be on the final primary, and the audit chain must verify.
+import { WriteLoad, http, sleep } from './lib.mjs';
+import { clusterState, killAgent, killPostmaster, nodeByName, query, switchover, waitHealthy, waitUntil } from '../../scripts/lib/ha.mjs';
 
-const isRoot = process.getuid?.() === 0;
-
-async function query(url, sql, params = []) {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try { return (await c.query(sql, params)).rows; } finally { await c.end(); }
+/**
+ * Counts the replies of a write load by status, and times the outage after a
+ * fault: from the fault to the first acknowledged write after the first failed
+ * one (the write-side RTO as a client sees it).
+ */
+export function instrument(load) {
+  const t = { statuses: {}, fault: null, firstFail: null, recovered: null, streak: 0, streakStart: null, samples: [] };
+  const note = load.note.bind(load);
+  // Writes succeed again at the first of 10 acknowledgements in a row (across workers) after the first failure:
+  // a lone success in the outage (a reply to a write sent before the fault) does not count.
+  const STREAK = 10;
+  load.note = (what, r) => {
+    const c = note(what, r);
+    t.statuses[r.status] = (t.statuses[r.status] ?? 0) + 1;
+    if (t.fault) {
+      if (c !== 'ok') {
+        if (t.samples.length < 3) t.samples.push(`${what} ${r.status} ${String(r.text).slice(0, 160)}`);
+        t.firstFail ??= Date.now();
+        t.streak = 0;
+      } else {
+        if (t.streak++ === 0) t.streakStart = Date.now();
+        if (t.streak >= STREAK && t.firstFail && !t.recovered) t.recovered = t.streakStart;
+        if (t.promoted) t.okAfterPromotion++;
+      }
+    }
+    return c;
+  };
+  t.arm = () => Object.assign(t, { statuses: {}, fault: Date.now(), firstFail: null, recovered: null, streak: 0, streakStart: null, promoted: false, okAfterPromotion: 0, samples: [] });
+  // Called once the new primary is in place: if no write failed at all (a paused switchover), 10 acknowledged after it do.
+  t.waitRecovered = (timeoutMs = 90_000) => {
+    t.promoted = true;
+    return waitUntil(() => t.recovered || (!t.firstFail && t.okAfterPromotion >= STREAK), { timeoutMs, what: 'writes to succeed again', every: 100 });
+  };
+  t.rto = () => (t.recovered ? (t.recovered - t.fault) / 1000 : 0);
+  load.track = t;
+  return t;
 }
 
-export async function failoverTest({ stack, bin, standbyPort, standbyHttpPort, standbyAdminPort, log = console.log }) {
-  const { cfg, urls } = stack;
-  const primaryReal = realDir(cfg.pgData);
-  // Next to the primary's real folder, so user postgres can reach it; linked under .data/faults for people.
-  const standbyDir = path.join(path.dirname(primaryReal), 'standby-pg');
-  const link = path.join(ROOT, '.data', 'faults', 'standby');
-  const standbyLog = path.join(path.dirname(primaryReal), 'standby.log');
-  fs.rmSync(standbyDir, { recursive: true, force: true });
-  fs.mkdirSync(path.dirname(link), { recursive: true });
-  fs.rmSync(link, { force: true });
-  if (standbyDir !== link) fs.symlinkSync(standbyDir, link);
-  const children = [];
+const n503 = (st) => st['503'] ?? 0;
+const other5xx = (st) => Object.entries(st).filter(([s]) => Number(s) >= 500 && Number(s) !== 503).reduce((a, [, n]) => a + n, 0);
+
+/** Seals what is unsealed, then verifies the whole audit chain (as crash.mjs does). */
+export async function auditChain(url) {
+  const present = async (sig) => (await query(url, `select to_regprocedure('${sig}') is not null as p`))[0].p;
+  if (!(await present('audit.verify_chain(timestamptz,timestamptz)'))) return 'absent';
+  if (await present('audit.seal(integer)')) await query(url, 'select audit.seal(1000000)');
+  const r = (await query(url, 'select * from audit.verify_chain()'))[0];
+  return r.ok ? `ok (${r.checked} checked, ${r.unsealed_count} unsealed)` : `BROKEN at ${r.first_bad_seq}: ${r.reason}`;
+}
+
+/** Waits until `n` more writes have been acknowledged. */
+const moreWrites = (load, n, what) => {
+  const target = load.figures.ok + n;
+  return waitUntil(() => load.figures.ok >= target, { timeoutMs: 60_000, what, every: 100 });
+};
+
+export async function failoverTest({ stack, log = console.log }) {
+  const { h } = stack;
   const failures = [];
-  const figures = {};
+  const figures = { via: stack.proxyUrl ? 'proxy' : 'gateway+postgrest', cycles: [] };
+  const load = new WriteLoad({ gatewayUrl: stack.gatewayUrl, postgrestUrl: stack.postgrestUrl, workers: 4, tag: 'ha-failover' });
+  const t = instrument(load);
+  load.start();
+  // Reads from the standby's PostgREST go on meanwhile (counted, not judged: it has no standby while one rejoins).
+  const reads = { ok: 0, other: {} };
+  const email = `ha-reader-${Date.now()}@faults.example`;
+  const password = 'quiet standby lantern 7';
+  await http(`${stack.gatewayUrl}/auth/signup`, { json: { email, password } });
+  const token = (await http(`${stack.gatewayUrl}/auth/login`, { json: { email, password } })).body?.access_token;
+  const reader = (async () => {
+    while (load.running) {
+      const r = await http(`${stack.postgrestRoUrl}/rpc/me`, { token, json: {} });
+      if (r.status === 200) reads.ok++; else reads.other[r.status] = (reads.other[r.status] ?? 0) + 1;
+      await sleep(100);
+    }
+  })();
   try {
-    // 1. The standby: a base backup with recovery settings (-R), its own port and name.
-    fs.mkdirSync(standbyDir, { mode: 0o700 });
-    if (isRoot) sh(['chown', 'postgres:postgres', standbyDir]);
-    const su = new URL(urls.superuser);
-    sh(asPostgres([path.join(bin, 'pg_basebackup'), '-d', `host=${su.hostname} port=${su.port} user=postgres application_name=standby1`,
-      '-D', standbyDir, '-R', '-X', 'stream', '-c', 'fast']), { env: { ...process.env, PGPASSWORD: decodeURIComponent(su.password) } });
-    fs.appendFileSync(path.join(standbyDir, 'postgresql.auto.conf'), `port = ${standbyPort}\nhot_standby = on\n`);
-    startCluster(bin, standbyDir, standbyLog);
-    const standbyCfg = { ...cfg, pgPort: standbyPort };
-    const standbyUrls = stackUrls(standbyCfg);
-    // 2. Synchronous commit: the primary acknowledges a commit only once the standby has it.
-    await query(urls.superuser, `alter system set synchronous_standby_names = 'FIRST 1 (standby1)'`);
-    await query(urls.superuser, 'select pg_reload_conf()');
-    await waitUntil(async () => (await query(urls.superuser, `select 1 from pg_stat_replication where application_name = 'standby1' and sync_state = 'sync'`)).length === 1,
-      { what: 'the standby to be synchronous', timeoutMs: 60_000 });
-    log('  standby streaming, synchronous (sync_state = sync)');
-
-    // 3. A read-only PostgREST on the standby.
-    const confFile = writePostgrestConf({ ...standbyCfg, postgrestPort: standbyHttpPort, postgrestAdminPort: standbyAdminPort });
-    const roConf = path.join(cfg.dataDir, 'postgrest-standby.conf');
-    fs.renameSync(confFile, roConf);
-    writePostgrestConf(cfg); // put the primary's file back as it was
-    const ro = startProcess('postgrest-standby', postgrestBin, [roConf], { env: { PATH: process.env.PATH }, logFile: path.join(stack.logDir, 'postgrest-standby.log') });
-    children.push(ro);
-    const roUrl = `http://${cfg.host}:${standbyHttpPort}`;
-    await waitFor(`http://${cfg.host}:${standbyAdminPort}/ready`, { what: 'standby PostgREST', child: ro });
-
-    // 4. Writes through the primary; reads of the same users from the standby.
-    const load = new WriteLoad({ gatewayUrl: stack.gatewayUrl, postgrestUrl: stack.postgrestUrl, workers: 4, tag: 'failover' }).start();
-    const reads = { ok: 0, other: {} };
-    const reader = (async () => {
-      const email = `standby-reader-${Date.now()}@faults.example`;
-      const password = 'quiet standby lantern 7';
-      await http(`${stack.gatewayUrl}/auth/signup`, { json: { email, password } });
-      const token = (await http(`${stack.gatewayUrl}/auth/login`, { json: { email, password } })).body.access_token;
-      while (load.running) {
-        const r = await http(`${roUrl}/rpc/me`, { token, json: {} });
-        if (r.status === 200 && r.body?.email === email) reads.ok++; else reads.other[r.status] = (reads.other[r.status] ?? 0) + 1;
-        await sleep(50);
-      }
-    })();
-    await sleep(6000);
+    await moreWrites(load, 40, 'a steady write load');
+    // A write sent to the read-only PostgREST (on the standby) is refused cleanly.
+    const w = await http(`${stack.postgrestRoUrl}/rpc/update_my_profile`, { token, json: { last_name: 'Standby' } });
+    figures.write_on_standby = `${w.status} ${w.body?.code ?? ''}`.trim();
+    if (!(w.status >= 400 && w.status < 500)) failures.push(`a write sent to the read-only PostgREST answered ${w.status}: ${w.text.slice(0, 200)}`);
+    for (const kind of ['postmaster', 'agent']) {
+      const before = await waitHealthy(h);
+      const node = nodeByName(h, before.leader);
+      t.arm();
+      const pid = kind === 'postmaster' ? await killPostmaster(node) : killAgent(stack, node);
+      log(`  ${kind === 'postmaster' ? 'kill -9 of the postmaster' : 'kill -9 of the Patroni agent'} on the primary ${node.name} (pid ${pid})`);
+      // Patroni promotes the synchronous standby by itself.
+      await waitUntil(async () => (await clusterState(h))?.members.some((m) => m.name === before.standby && m.role === 'leader' && m.state === 'running'),
+        { timeoutMs: 90_000, what: `Patroni to promote ${before.standby}` });
+      const promotedAfter = (Date.now() - t.fault) / 1000;
+      await t.waitRecovered();
+      const rto = t.rto();
+      // The supervisor's part (systemd): start the agent again. It demotes the orphaned old primary and rewinds it.
+      if (kind === 'agent') stack.startAgent(node);
+      const after = await waitHealthy(h, { timeoutMs: 180_000, what: `${node.name} to rejoin as the synchronous standby` });
+      const rejoinedAfter = (Date.now() - t.fault) / 1000;
+      if (after.leader !== before.standby || after.standby !== before.leader) failures.push(`${kind}: expected ${before.standby} primary and ${before.leader} standby, got ${JSON.stringify(after)}`);
+      const c = { fault: kind, killed: node.name, promoted: before.standby, promoted_s: Number(promotedAfter.toFixed(1)), rto_s: Number(rto.toFixed(1)),
+        rejoined_s: Number(rejoinedAfter.toFixed(1)), '503': n503(t.statuses), other_5xx: other5xx(t.statuses), no_connection: t.statuses['0'] ?? 0 };
+      figures.cycles.push(c);
+      log(`    ${before.standby} promoted after ${c.promoted_s} s; writes succeed again after ${c.rto_s} s (RTO); ${node.name} back as synchronous standby after ${c.rejoined_s} s; 503: ${c['503']}, other 5xx: ${c.other_5xx}`);
+      if (rto > 30) failures.push(`${kind}: RTO ${rto.toFixed(1)} s > 30 s`);
+      await moreWrites(load, 20, 'writes after the failover');
+    }
+    // A planned switchover through Patroni's own command, PgBouncer pausing the pools meanwhile.
     {
-      // A write sent to the read-only PostgREST while it is a standby is refused cleanly.
-      const email = `standby-writer-${Date.now()}@faults.example`;
-      const password = 'quiet standby lantern 8';
-      await http(`${stack.gatewayUrl}/auth/signup`, { json: { email, password } });
-      const token = (await http(`${stack.gatewayUrl}/auth/login`, { json: { email, password } })).body.access_token;
-      const w = await http(`${roUrl}/rpc/update_my_profile`, { token, json: { last_name: 'Standby' } });
-      reads.writeOnStandby = `${w.status} ${w.body?.code ?? ''}`;
-      if (!(w.status >= 400 && w.status < 500)) failures.push(`a write sent to the standby PostgREST answered ${w.status}: ${w.text.slice(0, 200)}`);
+      const before = await waitHealthy(h);
+      t.arm();
+      const failedBefore = load.figures.requests - load.figures.ok;
+      const t1 = Date.now();
+      await switchover(h, { leader: before.leader, candidate: before.standby, pgbouncerAdminUrl: stack.front?.pgbouncer.adminUrl, proxy: stack.front?.proxy, log });
+      const took = (Date.now() - t1) / 1000;
+      await t.waitRecovered();
+      const after = await waitHealthy(h, { timeoutMs: 120_000, what: `${before.leader} to rejoin after the switchover` });
+      const s = { switchover: `${before.leader} -> ${after.leader}`, paused_s: Number(took.toFixed(1)), rto_s: Number(t.rto().toFixed(1)), failed_requests: load.figures.requests - load.figures.ok - failedBefore,
+        '503': n503(t.statuses), other_5xx: other5xx(t.statuses) };
+      figures.switchover = s;
+      log(`  switchover ${s.switchover} in ${s.paused_s} s (writes waited in PgBouncer); ${s.failed_requests} requests failed (503: ${s['503']}), other 5xx: ${s.other_5xx}`);
+      if (t.samples.length) log(`    failed during the switchover: ${t.samples.join(' | ')}`);
+      await moreWrites(load, 20, 'writes after the switchover');
     }
-
-    // 5. The primary dies; the standby is promoted; the services follow it.
-    const pid = crashPostgres(cfg.pgData);
-    log(`  primary killed (postmaster ${pid}); promoting the standby`);
-    sh(asPostgres([path.join(bin, 'pg_ctl'), '-D', standbyDir, '-w', 'promote']));
-    await waitUntil(async () => (await query(standbyUrls.superuser, 'select not pg_is_in_recovery() as p'))[0].p, { what: 'promotion' });
-    // The old primary waited for this standby; the new one has none: no synchronous standby to wait for.
-    await query(standbyUrls.superuser, `alter system reset synchronous_standby_names`);
-    await query(standbyUrls.superuser, 'select pg_reload_conf()');
-    // Point the gateway and the main PostgREST at the new primary (in production: the service address moves).
-    for (const name of ['gateway', 'postgrest']) {
-      const { wasRunning } = await restartService(stack, name, { cfg: standbyCfg });
-      if (!wasRunning) failures.push(`${name} exited when the primary died`);
-    }
-    await sleep(3000);
+  } catch (e) {
+    failures.push(`aborted: ${e.message}`);
+  } finally {
     await load.stop();
     await reader;
-    const { acked, lost } = await load.verify(standbyUrls.superuser);
-    // Writes succeed on the new primary.
-    const e = `after-failover-${Date.now()}@faults.example`;
-    const s = await http(`${stack.gatewayUrl}/auth/signup`, { json: { email: e, password: 'after failover lantern 9' } });
-    Object.assign(figures, { requests: load.figures.requests, acknowledged: acked, rows_lost: lost.length, fatal_5xx: load.figures.fatal,
-      retryable: load.figures.retryable, standby_reads_ok: reads.ok, standby_reads_other: reads.other, write_on_standby: reads.writeOnStandby,
-      signup_after_failover: s.status });
-    if (lost.length) failures.push(`${lost.length} acknowledged writes lost: ${lost.slice(0, 5).join('; ')}`);
-    if (load.figures.fatal) failures.push(`${load.figures.fatal} non-retryable 5xx: ${load.fatal.slice(0, 3).join(' | ')}`);
-    if (reads.ok === 0) failures.push('the standby served no reads');
-    if (s.status !== 201) failures.push(`sign-up after failover answered ${s.status}`);
-  } catch (err) {
-    failures.push(`failover test aborted: ${err.message}`);
-  } finally {
-    for (const c of children) await stopProcess(c, 'SIGTERM');
-    // Leave the test cluster as the suite found it: the old primary recovers and becomes the stack's
-    // cluster again; the standby is removed. (A fresh `npm test` resets the database anyway.)
-    stopCluster(bin, standbyDir, 'immediate');
-    fs.rmSync(link, { force: true });
-    fs.rmSync(standbyDir, { recursive: true, force: true });
-    if (!fs.existsSync(path.join(primaryReal, 'postmaster.pid')) || !(await query(urls.superuser, 'select 1').catch(() => false))) {
-      startCluster(bin, cfg.pgData, path.join(path.dirname(primaryReal), 'postgres.log'));
-      await query(urls.superuser, `alter system reset synchronous_standby_names`).catch(() => {});
-      await query(urls.superuser, 'select pg_reload_conf()').catch(() => {});
-    }
   }
-  return { name: 'failover (sync standby, promote)', figures, failures };
+  try {
+    const { acked, lost } = await load.verify(stack.urls.primary.superuser);
+    const chain = await auditChain(stack.urls.primary.superuser);
+    // Serving end to end through the front door.
+    const e2 = `ha-after-${Date.now()}@faults.example`;
+    const s2 = await http(`${stack.gatewayUrl}/auth/signup`, { json: { email: e2, password } });
+    const l2 = await http(`${stack.gatewayUrl}/auth/login`, { json: { email: e2, password } });
+    const m2 = await http(`${stack.postgrestUrl}/rpc/me`, { token: l2.body?.access_token, json: {} });
+    Object.assign(figures, { requests: load.figures.requests, acknowledged: acked, lost: lost.length, '5xx_other_than_503': load.figures.fatal,
+      standby_reads_ok: reads.ok, standby_reads_other: reads.other, audit_chain: chain });
+    if (lost.length) failures.push(`${lost.length} acknowledged writes lost: ${lost.slice(0, 5).join('; ')}`);
+    if (load.figures.fatal) failures.push(`${load.figures.fatal} 5xx other than 503: ${load.fatal.slice(0, 3).join(' | ')}`);
+    if (!chain.startsWith('ok') && chain !== 'absent') failures.push(`audit chain: ${chain}`);
+    if (!(s2.status === 201 && l2.status === 200 && m2.status === 200)) failures.push(`not serving after the failovers: signup ${s2.status}, login ${l2.status}, me ${m2.status}`);
+    for (const c of stack.watch) if (c.exitCode !== null || c.signalCode !== null) failures.push(`${c.name} exited (${c.exitCode ?? c.signalCode}) during the failovers`);
+    log(`  acknowledged ${acked}, lost ${lost.length}, 5xx other than 503: ${load.figures.fatal}; audit chain ${chain}`);
+  } catch (e) {
+    failures.push(`verification failed: ${e.message}`);
+  }
+  return { name: 'failover (Patroni: 2 faults + switchover)', figures, failures };
 }

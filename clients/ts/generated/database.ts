@@ -110,6 +110,27 @@ export type Database = {
       }
     }
     Functions: {
+      account_recoveries: {
+        Args: {
+          only_status?: string
+        }
+        Returns: ({
+          id: string
+          user_id: string
+          email: string
+          status: string
+          reason: string
+          requested_at: string
+          not_before: string
+          first_approver: string
+          first_approved_at: string
+          first_approved_by_me: boolean
+          second_approver: string
+          second_approved_at: string
+          closed_at: string
+          closed_reason: string
+        })[]
+      }
       approve_account_recovery: {
         Args: {
           recovery_id: string
@@ -203,6 +224,13 @@ export type Database = {
         }
         Returns: Json
       }
+      customer_overview: {
+        Args: {
+          user_id: string
+          reason: string
+        }
+        Returns: Json
+      }
       disable_mfa_method: {
         Args: {
           user_id: string
@@ -219,6 +247,23 @@ export type Database = {
           user_id: string
         }
         Returns: Json
+      }
+      find_customer: {
+        Args: {
+          query: string
+          reason: string
+        }
+        Returns: ({
+          id: string
+          email: string
+          phone: string
+          first_name: string
+          last_name: string
+          role: string
+          status: string
+          created_at: string
+          last_login_at: string
+        })[]
       }
       get_user_latest_kyc: {
         Args: {
@@ -274,6 +319,44 @@ export type Database = {
           submitted_at: string | null
           created_at: string | null
         }
+      }
+      kyc_case: {
+        Args: {
+          kyc_id: string
+        }
+        Returns: Json
+      }
+      kyc_queue: {
+        Args: {
+          status?: string
+          risk_level?: string
+          level?: string
+          country?: string
+          awaiting_second_approval?: boolean
+          after_risk_score?: number
+          after_waiting_since?: string
+          after_id?: string
+          page_size?: number
+        }
+        Returns: ({
+          id: string | null
+          user_id: string | null
+          level: string | null
+          status: string | null
+          risk_score: number | null
+          risk_level: string | null
+          risk_factors: Json | null
+          legal_first_name: string | null
+          legal_last_name: string | null
+          date_of_birth: string | null
+          nationality: string | null
+          residence_country: string | null
+          open_checks: number | null
+          documents: number | null
+          first_approver_id: string | null
+          awaiting_second_approval: boolean | null
+          waiting_since: string | null
+        })[]
       }
       legal_holds: {
         Args: Record<PropertyKey, never>
@@ -391,6 +474,13 @@ export type Database = {
           to_at?: string
         }
         Returns: number
+      }
+      reinstate_customer: {
+        Args: {
+          user_id: string
+          reason: string
+        }
+        Returns: string
       }
       reject_account_recovery: {
         Args: {
@@ -579,6 +669,13 @@ export type Database = {
           submitted_at: string | null
           created_at: string | null
         }
+      }
+      suspend_customer: {
+        Args: {
+          user_id: string
+          reason: string
+        }
+        Returns: string
       }
       update_my_profile: {
         Args: {

@@ -5,6 +5,7 @@ import type { DeviceCookies } from '../../auth/device-cookie.js';
 import type { Db } from '../../db.js';
 import { errors } from '../../errors.js';
 import type { Handlers } from '../../lib/create-app.js';
+import { metrics } from '../../lib/metrics.js';
 import { requestContext } from '../../lib/request.js';
 import { claims } from '../../middlewares/session.js';
 import type { Tokens } from '../../tokens/jwt.js';
@@ -25,6 +26,11 @@ type SessionRow = { status: string; retry_after_seconds?: number | null; login_i
   device_cookie?: string } & { [K in keyof Grant]: Grant[K] | null };
 
 const grant = (row: SessionRow) => row as Grant;
+
+/** app.authenticate's statuses as the sign-in counter names them (dwaybank_sign_in_total). */
+const signInOutcomes: Record<string, string> = {
+  ok: 'success', invalid: 'wrong_password', locked: 'locked', throttled: 'throttled', mfa_required: 'mfa_required', suspended: 'suspended',
+};
 
 const refreshFailures: Record<string, () => Error> = {
   invalid: errors.refreshTokenInvalid,
@@ -63,6 +69,7 @@ export function authHandlers({ db, tokens, trustProxy, lanes, deviceCookies, sig
            from app.authenticate($1, $2, $3::inet, $4, $5, $6, now => app.begin_request($8), device_cookie => $7) a`,
         [b.email, b.password, ctx.ip, ctx.userAgent, b.device_fingerprint ?? null, b.device_name ?? null, presented, ctx.requestId],
       ))).rows[0]!;
+      metrics.signIns.inc({ outcome: signInOutcomes[row.status] ?? 'other' });
       switch (row.status) {
         case 'ok':
           // A staff account signing in with a password alone has no second factor yet (with one, the sign-in asks for it).
@@ -103,6 +110,8 @@ export function authHandlers({ db, tokens, trustProxy, lanes, deviceCookies, sig
         'select status, user_id, role, session_id, refresh_token, aal, amr from app.refresh_session($1, $2::inet, $3, now => app.begin_request($4))',
         [b.refresh_token, ctx.ip, ctx.userAgent, ctx.requestId],
       )).rows[0]!;
+      metrics.refreshes.inc({ outcome: row.status in refreshFailures ? row.status : row.status === 'ok' ? 'success' : 'other' });
+      if (row.status === 'reused') metrics.refreshReuse.inc();
       if (row.status === 'ok') return c.json(await signedIn(c, TokenPair, grant(row)), 200);
       const failure = refreshFailures[row.status];
       if (!failure) throw new Error(`app.refresh_session returned an unhandled status: ${row.status}`);

@@ -5,6 +5,7 @@ import { MfaTokenPair, SteppedUp, type SignedInResponses } from '../../auth/sign
 import type { Db } from '../../db.js';
 import { errors, type ApiError } from '../../errors.js';
 import type { Handlers } from '../../lib/create-app.js';
+import { metrics, mfaOutcome } from '../../lib/metrics.js';
 import { requestContext } from '../../lib/request.js';
 import { claims } from '../../middlewares/session.js';
 import type { MfaKeys } from '../../mfa/crypto.js';
@@ -151,6 +152,7 @@ export function mfaHandlers(deps: MfaDeps): Handlers<typeof routes> {
            from app.verify_mfa_login($1, $2, $3, $4, $5, $6::inet, $7, $8, $9, now => app.begin_request($12)) v`,
         [t.jti, b.method, b.method === 'totp' ? null : b.code, step, b.remember_device ?? false, ctx.ip, ctx.userAgent,
           b.device_fingerprint ?? null, b.device_name ?? null, t.sub, deviceCookies.sent(c, b.device_cookie), ctx.requestId])).rows[0]!;
+      metrics.mfa.inc({ method: b.method, outcome: row.device_cookie ? 'success' : mfaOutcome(row.status === 'ok' ? 'invalid' : row.status) });
       // The statement decided: a device cookie exactly when the sign-in succeeded for the mfa_token's user.
       if (!row.device_cookie) throw codeFailure(row.status, row.retry_after_seconds);
       return c.json(await signedIn(c, MfaTokenPair, row, { device_token: row.device_token ?? undefined, device_cookie: row.device_cookie }), 200);
@@ -167,6 +169,7 @@ export function mfaHandlers(deps: MfaDeps): Handlers<typeof routes> {
           [who.sid, b.method, b.method === 'totp' ? null : b.code, step, ctx.ip, ctx.userAgent]);
         return r.rows[0]!;
       });
+      metrics.stepUps.inc({ method: b.method, outcome: mfaOutcome(row.status) });
       if (row.status !== 'ok') throw row.status === 'invalid_token' ? errors.invalidToken() : codeFailure(row.status, row.retry_after_seconds);
       return c.json(await signedIn(c, SteppedUp, { user_id: who.sub, session_id: who.sid, role: row.role, aal: 'aal2', amr: row.amr }), 200);
     },
