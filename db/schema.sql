@@ -666,10 +666,10 @@ declare
   v_result jsonb;
 begin
   perform app_private.assert_backoffice_staff(customer_overview.reason);
-  select * into v_user from app.users u where u.id = customer_overview.user_id;
+  select * into v_user from app.users u where u.id = customer_overview.user_id and u.role = 'customer';
   if not found then
     raise sqlstate 'PGRST' using
-      message = '{"code":"USER_NOT_FOUND","message":"No account has this id.","hint":"Find the customer by e-mail or phone first."}',
+      message = '{"code":"USER_NOT_FOUND","message":"No customer has this id.","hint":"Find the customer by e-mail or phone first."}',
       detail = '{"status":404,"headers":{}}';
   end if;
   perform audit.log_event('staff.customer_viewed', v_user.id, jsonb_build_object('reason', btrim(customer_overview.reason)), 'info');
@@ -828,8 +828,9 @@ begin
       message = '{"code":"CUSTOMER_QUERY_INVALID","message":"Search by a whole e-mail address, a phone number or an account id.","hint":"For example ada@example.com, +4915112345678 or the account''s UUID."}',
       detail = '{"status":400,"headers":{}}';
   end if;
+  -- Customers only: staff accounts are not looked up here (their sessions and addresses are not an officer's business).
   select array_agg(u.id order by u.created_at) into v_found from app.users u
-   where case v_by when 'id' then u.id = v_query::uuid
+   where u.role = 'customer' and case v_by when 'id' then u.id = v_query::uuid
                    when 'email' then u.email operator(extensions.=) v_query::extensions.citext
                    else u.phone = v_query end;
   -- One event per lookup, found or not: who searched, how, why, and whom it found (never the search text itself).
@@ -845,7 +846,7 @@ $_$;
 -- Name: FUNCTION find_customer(query text, reason text); Type: COMMENT; Schema: api; Owner: -
 --
 
-COMMENT ON FUNCTION api.find_customer(query text, reason text) IS 'Staff: finds accounts by a whole e-mail address, phone number or id; every lookup is audited with the reason given.
+COMMENT ON FUNCTION api.find_customer(query text, reason text) IS 'Staff: finds customer accounts (never staff) by a whole e-mail address, phone number or id; every lookup is audited with the reason given.
 Raises STAFF_REASON_REQUIRED, CUSTOMER_QUERY_INVALID, FORBIDDEN. Definer: reads any account and writes the audit event.';
 
 
@@ -1013,7 +1014,7 @@ Definer: reads lockout columns that only staff may select; callers are limited b
 --
 
 CREATE FUNCTION api.kyc_case(kyc_id uuid) RETURNS jsonb
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 declare
@@ -1031,6 +1032,8 @@ begin
       message = '{"code":"KYC_NOT_FOUND","message":"No verification has this id.","hint":"Pick a case from the review queue."}',
       detail = '{"status":404,"headers":{}}';
   end if;
+  -- Opening a case shows a person's identity data: it is audited like a customer lookup.
+  perform audit.log_event('staff.kyc_case_viewed', v_rec.user_id, jsonb_build_object('kyc_id', v_rec.id), 'info');
   return jsonb_build_object(
     'record', to_jsonb(v_rec) - 'first_approver_id' - 'reviewer_id',
     'customer', (select jsonb_build_object('id', u.id, 'email', u.email, 'status', u.status) from app.users u where u.id = v_rec.user_id),
@@ -6105,7 +6108,9 @@ begin
       message = '{"code":"FORBIDDEN","message":"Only staff may look up customers.","hint":"Ask a compliance officer or an admin."}',
       detail = '{"status":403,"headers":{}}';
   end if;
-  if reason is null or length(btrim(reason)) not between 5 and 500 then
+  -- A reason a person wrote: 5 to 500 characters, at least 3 of them letters or digits ("....." or invisible characters are none).
+  if reason is null or length(btrim(reason)) not between 5 and 500
+     or length(regexp_replace(reason, '[^[:alnum:]]', '', 'g')) < 3 then
     raise sqlstate 'PGRST' using
       message = '{"code":"STAFF_REASON_REQUIRED","message":"Say why you need this customer''s data.","hint":"Give a reason of 5 to 500 characters, such as a case or ticket number; it goes into the audit trail."}',
       detail = '{"status":400,"headers":{}}';

@@ -1,8 +1,8 @@
--- The back office's functions (migrations/current/4-backoffice.sql, issue 20): the customer lookup and overview
+-- The back office's functions (migrations 000033 and 000035, issue 20): the customer lookup and overview
 -- require and audit a reason and reveal no secret; suspension ends sessions; the review queue pages by keyset;
 -- a case shows matches beside their watchlist entries and four eyes; customers reach none of it.
 begin;
-select plan(30);
+select plan(35);
 
 select tests.create_user('bo-officer21@example.com', role => 'compliance_officer') as off1 \gset
 select tests.create_user('bo-officer21b@example.com', role => 'compliance_officer') as off2 \gset
@@ -56,6 +56,15 @@ select ok(api.customer_overview(:'carol', 'Ticket 2101: fraud alert')::text !~* 
   'should reveal no hash, secret, token or code');
 select tests.throws_api(format($$ select api.customer_overview(%L, 'Ticket 2101: fraud alert') $$, gen_random_uuid()), 404, 'USER_NOT_FOUND',
   'should say when no account has the id (USER_NOT_FOUND)');
+-- Reviewed as an attacker would: staff are no customers to look up, and a reason has words.
+select is((select count(*)::int from api.find_customer('bo-admin21@example.com', 'Ticket 2101: fraud alert')), 0,
+  'should not find a staff account (an officer does not watch colleagues or admins)');
+select tests.throws_api(format($$ select api.customer_overview(%L, 'Ticket 2101: fraud alert') $$, :'off2'), 404, 'USER_NOT_FOUND',
+  'should not show a staff account''s sessions, addresses and factors');
+select tests.throws_api($$ select * from api.find_customer('bo-carol21@example.com', '.....') $$, 400, 'STAFF_REASON_REQUIRED',
+  'should refuse a reason without words');
+select tests.throws_api(format($$ select * from api.find_customer('bo-carol21@example.com', %L) $$, 'x' || repeat(chr(8203), 6)), 400,
+  'STAFF_REASON_REQUIRED', 'should refuse a reason made of invisible characters');
 
 -- Suspend and reinstate
 select is(api.suspend_customer(:'carol', 'Ticket 2102: account takeover'), 'suspended', 'should suspend a customer with a reason');
@@ -103,6 +112,10 @@ select results_eq($$ select id from pages order by page, pos $$,
   $$ select id from api.kyc_review_queue where nationality = 'PE' order by -coalesce(risk_score, -1), waiting_since, id $$,
   'should page through the queue by keyset: every case once, highest risk and longest waiting first');
 select is(api.kyc_case(md5('bo21-1')::uuid) #>> '{record,legal_last_name}', 'Case', 'should open a case with its submitted data');
+select tests.clear_authentication();
+select ok(exists (select from audit.audit_log where event_type = 'staff.kyc_case_viewed' and actor_id = :'off1'
+                  and details ->> 'kyc_id' = md5('bo21-1')::uuid::text), 'should audit who opened a case');
+select tests.authenticate_as(:'off1', null, 'aal2');
 select is(api.kyc_case(md5('bo21-1')::uuid) -> 'first_approval', 'null'::jsonb, 'should show that no officer approved it yet');
 select tests.throws_api($$ select api.kyc_case(gen_random_uuid()) $$, 404, 'KYC_NOT_FOUND', 'should say when no case has the id (KYC_NOT_FOUND)');
 select tests.clear_authentication();
