@@ -7,6 +7,7 @@
 // Ctrl-C stops everything this command started. `--fresh` starts from nothing.
 import { chalk } from 'zx';
 import { upHa, clusterState } from './lib/ha.mjs';
+import { runUntilStopped } from './lib/services.mjs';
 
 const stack = await upHa('ha', { fresh: process.argv.includes('--fresh') });
 const { h } = stack;
@@ -27,22 +28,4 @@ ${stack.proxyUrl ? `  Proxy (one origin)       ${stack.proxyUrl}/   (PgBouncer :
   Logs                     ${h.logDir}
 ${chalk.green('ready')} (Ctrl-C to stop)`);
 
-let stopping = false;
-const shutdown = async () => {
-  if (stopping) return;
-  stopping = true;
-  console.log('\nStopping...');
-  await stack.stop();
-  process.exit(0);
-};
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
-for (const child of [...stack.children.filter((c) => !c.stopAll), ...stack.watch]) {
-  child.on('exit', (code) => {
-    if (!stopping) {
-      console.error(chalk.red(`${child.name} exited (${code}); see ${h.logDir}/${child.name}.log`));
-      shutdown();
-    }
-  });
-}
-await new Promise(() => {});
+await runUntilStopped({ stop: () => stack.stop(), children: [...stack.children.filter((c) => !c.stopAll), ...stack.watch], logDir: h.logDir });

@@ -3,6 +3,7 @@
 // Ctrl-C stops everything this command started.
 import { chalk } from 'zx';
 import { up } from './lib/stack.mjs';
+import { runUntilStopped } from './lib/services.mjs';
 
 // STACK_PROFILE=test runs a test stack (its TEST_* ports, throttles lifted) to run one vitest file against.
 // `npm start -- --metrics` (or METRICS=1) adds Prometheus and the PostgreSQL exporter (docs/operations.md).
@@ -21,22 +22,4 @@ ${chalk.bold('DwayBank Foundation is running')}
   Logs                     ${stack.logDir}
 ${chalk.green('ready')} (Ctrl-C to stop)`);
 
-let stopping = false;
-const shutdown = async () => {
-  if (stopping) return;
-  stopping = true;
-  console.log('\nStopping...');
-  await stack.stop();
-  process.exit(0);
-};
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
-for (const c of stack.children) {
-  c.on('exit', (code) => {
-    if (!stopping) {
-      console.error(chalk.red(`${c.name} exited (${code}); see ${stack.logDir}/${c.name}.log`));
-      shutdown();
-    }
-  });
-}
-await new Promise(() => {});
+await runUntilStopped({ stop: () => stack.stop(), children: stack.children, logDir: stack.logDir });

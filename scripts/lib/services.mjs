@@ -139,3 +139,29 @@ export function postgrestRtsArgs() {
   const rts = env.POSTGREST_RTS ?? `-N${Math.max(1, Math.floor(os.availableParallelism() / 2))}`;
   return rts.trim() ? ['+RTS', ...rts.trim().split(/\s+/), '-RTS'] : [];
 }
+
+/**
+ * Keeps `npm start` (and `npm run start:ha`) in the foreground until Ctrl-C or SIGTERM, then stops the stack; a
+ * child that exits on its own stops it too, naming its log.
+ */
+export async function runUntilStopped({ stop, children, logDir }) {
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nStopping...');
+    await stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  for (const c of children) {
+    c.on('exit', (code) => {
+      if (!stopping) {
+        console.error(`${c.name} exited (${code}); see ${logDir}/${c.name}.log`);
+        shutdown();
+      }
+    });
+  }
+  await new Promise(() => {});
+}
