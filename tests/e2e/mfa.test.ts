@@ -66,6 +66,15 @@ describe('TOTP module', () => {
 });
 
 describe('MFA', () => {
+  it('cannot name an authenticator app with text that is not valid Unicode (400, never a 500 from the otpauth URI)', async () => {
+    const s = await session(await newUser('mfa-label'));
+    const e = await gateway('/auth/mfa/totp/enroll', { method: 'POST', token: s.access_token, json: { label: 'Phone \ud800' } });
+    expect([e.status, e.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect(e.body.details.map((d: { field: string }) => d.field)).toEqual(['label']);
+    const ok = await gateway('/auth/mfa/totp/enroll', { method: 'POST', token: s.access_token, json: { label: 'Phone 📱' } });
+    expect(ok.status).toBe(201);
+  });
+
   it('can enrol TOTP, confirm with oathtool, and must then sign in with a second factor', async () => {
     const user = await newUser('mfa-enrol');
     const s = await session(user);
