@@ -12,22 +12,28 @@ async function run(cmd, opts = {}) {
   return $({ ...opts, quiet: true })`${c} ${args}`;
 }
 
-/** As root the cluster runs as user postgres, which must be able to reach its folder. */
+/**
+ * As root, the cluster, PgBouncer, Patroni and pgBackRest run as user postgres, which must reach their folders. In a
+ * checkout it cannot enter (a 0700 mktemp folder, as a clean clone is), `dir` is replaced by a folder of the same name
+ * under /var/tmp/dwaybank-<hash of dir>/ (owned by postgres); otherwise it is returned as it is.
+ */
+export function postgresReachable(dir) {
+  if (!isRoot || spawnSyncOk(['runuser', '-u', 'postgres', '--', 'test', '-x', path.dirname(dir)])) return dir;
+  const parent = `/var/tmp/dwaybank-${crypto.createHash('sha256').update(dir).digest('hex').slice(0, 12)}`;
+  fs.mkdirSync(parent, { recursive: true });
+  fs.chownSync(parent, uid('postgres'), gid('postgres'));
+  fs.chmodSync(parent, 0o711);
+  return path.join(parent, path.basename(dir));
+}
+
+/** The cluster's folder: .data/<profile>/pg, or its stand-in under /var/tmp, linked there (postgresReachable). */
 function clusterDir(cfg) {
   // Traverse-only for others, so user postgres can reach its own folder inside.
   fs.mkdirSync(cfg.dataDir, { recursive: true });
   fs.chmodSync(path.dirname(cfg.dataDir), 0o711);
   fs.chmodSync(cfg.dataDir, 0o711);
-  if (!isRoot) return cfg.pgData;
-  const probe = spawnSyncOk(['runuser', '-u', 'postgres', '--', 'test', '-x', path.dirname(cfg.pgData)]);
-  if (probe) return cfg.pgData;
-  // The checkout lives somewhere user postgres cannot enter (e.g. a 0700 mktemp
-  // folder): keep the cluster in a folder it owns and link it under .data/.
-  const hash = crypto.createHash('sha256').update(cfg.pgData).digest('hex').slice(0, 12);
-  const real = `/var/tmp/dwaybank-${hash}/pg`;
-  fs.mkdirSync(path.dirname(real), { recursive: true });
-  fs.chownSync(path.dirname(real), uid('postgres'), gid('postgres'));
-  if (!fs.existsSync(cfg.pgData)) fs.symlinkSync(real, cfg.pgData);
+  const real = postgresReachable(cfg.pgData);
+  if (real !== cfg.pgData && !fs.existsSync(cfg.pgData)) fs.symlinkSync(real, cfg.pgData);
   return real;
 }
 const spawnSyncOk = (cmd) => childSpawnSync(cmd[0], cmd.slice(1)).status === 0;

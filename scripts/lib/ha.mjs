@@ -12,7 +12,7 @@ import { execFile, spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import pg from 'pg';
 import { ROOT, isRoot, secrets, urls as stackUrls } from './config.mjs';
-import { privateLogFile } from './cluster.mjs';
+import { postgresReachable, privateLogFile } from './cluster.mjs';
 import { prepareDatabase, psql } from './database.mjs';
 import { gatewayEnv, postgrestBin, startProcess, startService, stopProcess, waitFor, writePostgrestConf } from './services.mjs';
 import { ensurePrereqs } from './prereqs.mjs';
@@ -21,15 +21,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const asPostgres = (cmd) => (isRoot ? ['runuser', '-u', 'postgres', '--', ...cmd] : cmd);
 const idOf = (flag) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
 const owner = (file) => { if (isRoot) spawnSync('chown', ['-R', 'postgres:postgres', file]); };
-
-/**
- * As root, PostgreSQL, Patroni and pgBackRest run as user postgres, which must reach the stack's folder. A checkout
- * where postgres cannot enter (a 0700 mktemp folder, as a clean clone is) keeps it under /var/tmp instead.
- */
-function reachableByPostgres(dir) {
-  if (!isRoot || spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', ROOT]).status === 0) return dir;
-  return path.join(`/var/tmp/dwaybank-${crypto.createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}`, path.basename(dir));
-}
 
 /**
  * Ports and folders of an HA stack. `ha` is `npm run start:ha`; `faults` the
@@ -47,7 +38,7 @@ export const STANZA = 'dwaybank';
 /** Everything an HA stack needs to know about itself. */
 export function haConfig(name = 'ha') {
   const p = HA_PROFILES[name];
-  const dataDir = path.resolve(ROOT, process.env.HA_STACK_DATA_DIR ?? reachableByPostgres(p.dir));
+  const dataDir = path.resolve(ROOT, process.env.HA_STACK_DATA_DIR ?? postgresReachable(path.resolve(ROOT, p.dir)));
   const host = '127.0.0.1';
   const h = p.http;  // HTTP ports h .. h+14
   const nodes = p.pg.map((port, i) => ({

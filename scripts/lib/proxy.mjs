@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import pg from 'pg';
 import { ROOT, isRoot, urls } from './config.mjs';
 import { startProcess, stopProcess, waitFor, gatewayEnv, postgrestBin } from './services.mjs';
+import { postgresReachable } from './cluster.mjs';
 
 export const PROXY_DIR = path.join(ROOT, 'deploy', 'proxy');
 export const PGBOUNCER_DIR = path.join(ROOT, 'deploy', 'pgbouncer');
@@ -95,7 +96,7 @@ export async function startProxy({
   waitForBackends = true, ...opts
 }) {
   if (!port) throw new Error('startProxy: port');
-  const dir = postgresDir(ownDir(path.join(dataDir, name)));
+  const dir = ownDir(postgresReachable(path.join(dataDir, name)));
   fs.mkdirSync(logDir, { recursive: true });
   const socket = path.join(dir, 'haproxy.sock');
   fs.rmSync(socket, { force: true });
@@ -169,18 +170,6 @@ export function renderPgbouncerConfig({
     { databases, host, port, pidfile, authFile, adminUser, maxClientConn, poolSize });
 }
 
-/**
- * As root PgBouncer runs as user postgres, which must reach its folder. A checkout where postgres cannot enter (a 0700
- * mktemp folder, as CI's clean clone is) gets a folder under /var/tmp instead, as the cluster does (cluster.mjs).
- */
-function postgresDir(dir) {
-  if (!isRoot || spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', dir]).status === 0) return dir;
-  const parent = `/var/tmp/dwaybank-${crypto.createHash('sha256').update(dir).digest('hex').slice(0, 12)}`;
-  fs.mkdirSync(parent, { recursive: true });
-  fs.chmodSync(parent, 0o711);
-  return ownDir(path.join(parent, path.basename(dir)));
-}
-
 const userOwned = (file) => {
   if (!isRoot) return;
   const id = (flag) => Number(spawnSync('id', [flag, 'postgres']).stdout.toString().trim());
@@ -201,7 +190,7 @@ export async function startPgbouncer({
   if (!port) throw new Error('startPgbouncer: port');
   const probe = spawnSync('pgbouncer', ['--version']);
   if (probe.error) throw new Error('pgbouncer is not installed: apt-get install pgbouncer (Debian bookworm: 1.18)');
-  const dir = postgresDir(ownDir(path.join(dataDir, name)));
+  const dir = ownDir(postgresReachable(path.join(dataDir, name)));
   fs.mkdirSync(logDir, { recursive: true });
   const s = urls(cfg).secrets;
   const adminUser = 'pgbouncer_admin';
