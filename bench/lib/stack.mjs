@@ -56,13 +56,8 @@ export async function benchDatabase({ profile = 'bench', fresh = false, migrate 
  */
 async function startFloorPostgrest(cfg, logDir) {
   const port = Number(process.env.BENCH_POSTGREST_FLOOR_PORT ?? 3067);
-  const conf = fs.readFileSync(writePostgrestConf(cfg), 'utf8')
-    .replace(/^db-pre-request = .*$/m, '# db-pre-request: none (the bench floor without the session check)')
-    .replace(/^server-port = .*$/m, `server-port = ${port}`)
-    .replace(/^admin-server-port = .*$/m, `admin-server-port = ${port + 1}`);
-  if (/^db-pre-request/m.test(conf)) throw new Error('the floor PostgREST would still run db-pre-request');
-  const file = path.join(cfg.dataDir, 'postgrest-floor.conf');
-  fs.writeFileSync(file, conf, { mode: 0o600 });
+  const file = writePostgrestConf({ ...cfg, postgrestPort: port, postgrestAdminPort: port + 1 },
+    { file: path.join(cfg.dataDir, 'postgrest-floor.conf'), settings: { 'db-pre-request': null } });
   const child = startProcess('postgrest-floor', postgrestBin, [...postgrestRtsArgs(), file], { env: { PATH: process.env.PATH }, logFile: path.join(logDir, 'postgrest-floor.log') });
   await waitFor(`http://${cfg.host}:${port + 1}/ready`, { what: 'the floor PostgREST (no pre-request)', child, timeoutMs: 60_000 });
   return { child, url: `http://${cfg.host}:${port}` };

@@ -478,8 +478,8 @@ async function startServices(handle, { log }) {
       handle.watch.push(g);
       await waitFor(`http://${h.host}:${port}/healthz`, { what: `gateway${i}`, child: g, timeoutMs: 90_000 });
     }
-    const conf = path.join(h.runDir, 'postgrest-rw.conf');
-    fs.renameSync(writePostgrestConf({ ...rwCfg, postgrestPort: ht.postgrestRw, postgrestAdminPort: ht.postgrestRwAdmin }), conf);
+    const conf = writePostgrestConf({ ...rwCfg, postgrestPort: ht.postgrestRw, postgrestAdminPort: ht.postgrestRwAdmin },
+      { file: path.join(h.runDir, 'postgrest-rw.conf') });
     const p = startProcess('postgrest-rw', postgrestBin, [conf], { env: { PATH: process.env.PATH }, logFile: path.join(h.logDir, 'postgrest-rw.log') });
     children.push(p);
     handle.watch.push(p);
@@ -488,9 +488,7 @@ async function startServices(handle, { log }) {
   }
   // The read-only PostgREST: the router's standby port.
   const roCfg = { ...h.base, pgPort: h.router.ro, postgrestPort: ht.postgrestRo, postgrestAdminPort: ht.postgrestRoAdmin };
-  const roConf = path.join(h.runDir, 'postgrest-ro.conf');
-  fs.renameSync(writePostgrestConf(roCfg), roConf);
-  fs.writeFileSync(roConf, fs.readFileSync(roConf, 'utf8').replace(/^jwt-secret = .*$/m, `jwt-secret = "@${jwksFile}"`), { mode: 0o600 });
+  const roConf = writePostgrestConf(roCfg, { file: path.join(h.runDir, 'postgrest-ro.conf'), jwksFile });
   const ro = startProcess('postgrest-ro', postgrestBin, [roConf], { env: { PATH: process.env.PATH }, logFile: path.join(h.logDir, 'postgrest-ro.log') });
   children.push(ro);
   handle.watch.push(ro);

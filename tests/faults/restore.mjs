@@ -121,9 +121,8 @@ export async function restoreDrill({ stack, log = console.log }) {
     children.push(g);
     const gwUrl = `http://${h.host}:${h.http.restoreGateway}`;
     await waitFor(`${gwUrl}/healthz`, { what: 'the gateway on the restored cluster', child: g, timeoutMs: 90_000 });
-    const conf = path.join(h.runDir, 'postgrest-restored.conf');
-    fs.renameSync(writePostgrestConf({ ...restoredCfg, postgrestPort: h.http.restorePostgrest, postgrestAdminPort: h.http.restorePostgrestAdmin }), conf);
-    fs.writeFileSync(conf, fs.readFileSync(conf, 'utf8').replace(/^jwt-secret = .*$/m, `jwt-secret = "@${jwks}"`), { mode: 0o600 });
+    const conf = writePostgrestConf({ ...restoredCfg, postgrestPort: h.http.restorePostgrest, postgrestAdminPort: h.http.restorePostgrestAdmin },
+      { file: path.join(h.runDir, 'postgrest-restored.conf'), jwksFile: jwks });
     const p = startProcess('restored-postgrest', postgrestBin, [conf], { env: { PATH: process.env.PATH }, logFile: path.join(h.logDir, 'restored-postgrest.log') });
     children.push(p);
     await waitFor(`http://${h.host}:${h.http.restorePostgrestAdmin}/ready`, { what: 'PostgREST on the restored cluster', child: p, timeoutMs: 60_000 });
